@@ -1,0 +1,28 @@
+// Confinement of untrusted paths, and atomic installation of files.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "core/result.h"
+
+namespace shoal {
+
+// Resolves `requested` (absolute) against the real filesystem and returns its canonical form if
+// it lies inside one of `roots`; otherwise an error naming the path. Symlinks in existing parent
+// directories are resolved before the check, so a link cannot carry a path out of its root.
+// The final component need not exist; `..` and empty names are rejected outright.
+Result<std::filesystem::path> ConfinePath(const std::filesystem::path& requested,
+                                          const std::vector<std::filesystem::path>& roots);
+
+// Copies `source` to `dest` atomically: writes a temporary file beside `dest`, fsyncs it, sets
+// `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
+// whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).
+Status InstallFileAtomically(const std::filesystem::path& source,
+                             const std::filesystem::path& dest, unsigned mode = 0644);
+
+// Writes `contents` to `path` atomically (same protocol as above).
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           unsigned mode = 0644);
+
+}  // namespace shoal
