@@ -1,0 +1,4 @@
+#include "tools/shoal/commands.h"
+namespace shoal::cli {
+void AddPutCommand(CLI::App&) {}
+}

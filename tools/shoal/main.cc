@@ -1,0 +1,14 @@
+// shoal: the operator's command line.
+#include <CLI/CLI.hpp>
+
+#include "tools/shoal/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoal: distribute artifacts through a swarm and run commands on fleets"};
+  app.require_subcommand(1);
+  shoal::cli::AddPutCommand(app);
+  shoal::cli::AddFetchCommand(app);
+  // Control-plane commands register below this line.
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}
