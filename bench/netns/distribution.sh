@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Distribution benchmark: one origin pushes one S-byte file to N nodes over shaped links
+# (topology.sh), three ways, and reports time-to-all-done against the lower bound.
+#
+#   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
+#                   [--methods "http aria2c shoal"] [--bin-dir build/bin] [--timeout-factor 20]
+#                   [--nice -10] [--results bench/results]
+#
+#   http    central push: python3 http.server on the origin, every node curls the file at once
+#   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
+#   shoal   shoal-tracker + shoal-seeder on the origin, shoal-node on every node, `shoal put`,
+#           then `shoal fetch` on every node at once (skipped while the binaries are not built)
+#
+# Every benchmark process runs at nice --nice (default -10): the machine is shared with other
+# engineers' compilers, and the benchmark should measure the network, not their load.
+# --rate auto = 100mbit for N <= 16 and 50mbit above: at N=32 and 100 Mbit/s a 2-core machine
+# is CPU-bound, not network-bound (see NOTES-bench.md). Every case gets a fresh topology, a
+# link-goodput check g, and the bound T* = max(S/g, S/g, N*S/(g + N*g)) with u_seed = u = d = g.
+# Rows are merged into bench/results/distribution.tsv (same method/N/rate/size replaced), then
+# report.py rewrites distribution.md and distribution.png.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+nodes_list="4 8 16 32"
+rate_opt=auto
+size=128M
+methods="http aria2c shoal"
+bin_dir="$repo/build/bin"
+timeout_factor=20
+bench_nice=-10
+results="$repo/bench/results"
+while (($#)); do
+  case $1 in
+    --nodes) nodes_list=$2; shift 2 ;;
+    --rate) rate_opt=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --methods) methods=$2; shift 2 ;;
+    --bin-dir) bin_dir=$(cd "$2" && pwd); shift 2 ;;
+    --timeout-factor) timeout_factor=$2; shift 2 ;;
+    --nice) bench_nice=$2; shift 2 ;;
+    --results) results=$2; shift 2 ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 2; }
+for tool in aria2c curl python3 ip tc md5sum; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (run tools/setup-deps --bench)" >&2; exit 2; }
+done
+size_bytes=$(size_to_bytes "$size")
+hz=$(getconf CLK_TCK)
+work="/tmp/${SHOAL_NS_PREFIX}work"
+tsv="$results/distribution.tsv"
+mkdir -p "$results"
+
+cleanup() {
+  "$here/topology.sh" down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- measurement ---------------------------------------------------------------------------
+# A case's processes run in a cpuacct cgroup so their CPU can be told apart from the other
+# engineers' compilers. cpuacct excludes softirq time (where most packet processing runs), so
+# the whole-machine /proc/stat delta is reported too; both are noisy on a shared machine.
+cg=""
+cg_new() {
+  cg="$SHOAL_CG_ROOT/${SHOAL_NS_PREFIX}$1"
+  [[ -d $cg ]] && rmdir "$cg" 2>/dev/null
+  mkdir -p "$cg" 2>/dev/null || cg=""
+}
+cg_usage_ns() { if [[ -n $cg ]]; then cat "$cg/cpuacct.usage"; else echo 0; fi; }
+cg_drop() { [[ -n $cg ]] && rmdir "$cg" 2>/dev/null || true; cg=""; }
+# hx I CMD...: run CMD in host I's namespace, inside the case's cgroup, at the benchmark's
+# priority. The cgroup is joined before `ip netns exec`, which remounts /sys (hiding cgroupfs).
+hx() {
+  local i=$1
+  shift
+  sh -c 'if [ -n "$0" ]; then echo $$ >"$0/cgroup.procs"; fi; exec "$@"' "$cg" \
+    nice -n "$bench_nice" ip netns exec "$(ns_name "$i")" "$@"
+}
+
+# Per-node completion: node i is finished when $work/done/<i> holds its end time (written
+# only after a verified download) or when its client process has died.
+declare -a client_pids
+await_nodes() { # await_nodes N TIMEOUT_S -> sets t_end (last done) and n_done
+  local n=$1 timeout=$2 deadline i finished
+  deadline=$(awk -v t="$EPOCHREALTIME" -v d="$timeout" 'BEGIN { printf "%.3f", t + d }')
+  while :; do
+    finished=0
+    n_done=0
+    for ((i = 1; i <= n; i++)); do
+      if [[ -s $work/done/$i ]]; then
+        ((++finished)); ((++n_done))
+      elif ! kill -0 "${client_pids[$i]}" 2>/dev/null; then
+        ((++finished))
+      fi
+    done
+    ((finished == n)) && break
+    if awk -v t="$EPOCHREALTIME" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then
+      echo "  timeout after ${timeout}s: $n_done/$n done" >&2
+      break
+    fi
+    sleep 0.05
+  done
+  t_end=$(cat "$work"/done/* 2>/dev/null | sort -n | tail -1)
+  [[ -n $t_end ]] || t_end=$EPOCHREALTIME
+}
+
+# background_cpu: whole-machine busy % over 2 s before a case starts (other users' load).
+background_cpu() {
+  local a b
+  a=$(cpu_busy_total)
+  sleep 2
+  b=$(cpu_busy_total)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
+}
+
+# record METHOD NOTE: one result row from the timed phase's measurements.
+record() {
+  local method=$1 note=$2 md5_ok=0 i times
+  for ((i = 1; i <= n; i++)); do
+    [[ -f $work/node-$i/payload.bin ]] || continue
+    [[ $(md5sum <"$work/node-$i/payload.bin" | cut -d' ' -f1) == "$md5" ]] && ((++md5_ok))
+  done
+  times=$(for f in "$work"/done/*; do [[ -s $f ]] && awk -v t0="$t0" '{ printf "%.3f\n", $1 - t0 }' "$f"; done | sort -n)
+  local first median
+  first=$(head -1 <<<"$times")
+  median=$(awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }' <<<"$times")
+  awk -v OFS='\t' -v method="$method" -v n="$n" -v rate="$rate" -v size="$size" \
+    -v s="$size_bytes" -v g="$goodput" -v nominal="$(rate_to_bytes "$rate")" \
+    -v t0="$t0" -v t1="$t_end" -v ok="$md5_ok" -v done="$n_done" -v c0="$cpu0" -v c1="$cpu1" \
+    -v p0="$cg0" -v p1="$cg1" -v hz="$hz" -v bg="$bg" -v first="${first:-}" \
+    -v median="${median:-}" -v note="$note" 'BEGIN {
+      split(c0, a, " "); split(c1, b, " ")
+      wall = t1 - t0
+      tstar = s / g; if (n * s / (g + n * g) > tstar) tstar = n * s / (g + n * g)
+      gib = n * s / 2^30
+      busy = (b[1] - a[1]) / hz; total = (b[2] - a[2]) / hz
+      proc = (p1 - p0) / 1e9
+      print method, n, rate, size, sprintf("%.2f", g / 1e6), sprintf("%.2f", wall),
+        sprintf("%.2f", tstar), sprintf("%.2f", wall / tstar), sprintf("%.2f", wall / (s / nominal)),
+        first, median, ok "/" n, sprintf("%.0f", 100 * busy / total), bg,
+        sprintf("%.1f", busy / gib), sprintf("%.1f", proc), sprintf("%.1f", proc / gib), note
+    }' >"$work/row"
+  if [[ $n_done -ne $n || $md5_ok -ne $n ]]; then
+    sed -i "s/\t[^\t]*\$/\t${note:+$note; }INCOMPLETE: $n_done done, $md5_ok md5 ok/" "$work/row"
+  fi
+  merge_row "$(cat "$work/row")"
+  awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",
+    $1, $2, $3, $6, $7, $8, $12, $13, $14, $17, $18 }' "$work/row"
+}
+
+header=$'method\tN\trate\tsize\tgoodput_MBps\twall_s\tTstar_s\tratio\tratio_nominal\tfirst_s\tmedian_s\tmd5_ok\tmachine_cpu_pct\tbg_cpu_pct\tmachine_cpu_s_per_GiB\tproc_cpu_s\tproc_cpu_s_per_GiB\tnote'
+merge_row() { # replace the row with the same method/N/rate/size, keep the others
+  local row=$1 key tmp="$tsv.tmp"
+  key=$(cut -f1-4 <<<"$row")
+  {
+    echo "$header"
+    if [[ -f $tsv ]]; then
+      tail -n +2 "$tsv" | awk -F'\t' -v OFS='\t' -v k="$key" '{ if ($1"\t"$2"\t"$3"\t"$4 != k) print }'
+    fi
+    echo "$row"
+  } >"$tmp"
+  mv "$tmp" "$tsv"
+}
+
+begin_timed() { # start of the timed phase: clocks and CPU counters
+  rm -rf "$work/done"
+  mkdir -p "$work/done"
+  cpu0=$(cpu_busy_total)
+  cg0=$(cg_usage_ns)
+  t0=$EPOCHREALTIME
+}
+end_timed() {
+  cpu1=$(cpu_busy_total)
+  cg1=$(cg_usage_ns)
+}
+reset_nodes() {
+  local i
+  for ((i = 0; i <= n; i++)); do kill_ns_procs "$(ns_name "$i")"; done
+  for ((i = 1; i <= n; i++)); do rm -rf "$work/node-$i"; mkdir -p "$work/node-$i"; done
+  client_pids=()
+}
+
+# shellcheck source=methods.sh
+source "$here/methods.sh"
+
+# ---- main loop -----------------------------------------------------------------------------
+mkdir -p "$work/origin"
+echo "payload: $size of random bytes"
+head -c "$size_bytes" /dev/urandom >"$work/origin/payload.bin"
+md5=$(md5sum <"$work/origin/payload.bin" | cut -d' ' -f1)
+"$here/topology.sh" down
+for n in $nodes_list; do
+  if [[ $rate_opt == auto ]]; then rate=$([[ $n -le 16 ]] && echo 100mbit || echo 50mbit); else rate=$rate_opt; fi
+  echo "== N=$n at $rate, S=$size"
+  "$here/topology.sh" up --nodes "$n" --rate "$rate"
+  "$here/topology.sh" check --size 32M
+  goodput=$(cat "$SHOAL_STATE_DIR/goodput-$rate")
+  timeout_s=$(awk -v f="$timeout_factor" -v n="$n" -v s="$size_bytes" -v g="$goodput" \
+    'BEGIN { printf "%d", 60 + f * s / g * (n > 4 ? n / 4 : 1) }')
+  for method in $methods; do
+    reset_nodes
+    bg=$(background_cpu)
+    cg_new "$method-$n"
+    "run_$method" || echo "  $method failed (exit $?)" >&2
+    reset_nodes
+    cg_drop
+  done
+  "$here/topology.sh" down
+done
+python3 "$here/report.py" "$tsv" "$results"
