@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>

@@ -31,7 +31,8 @@ class Line {
 
 }  // namespace shoal::log
 
-#define SHOAL_LOG(level)                                            \
-  if (!::shoal::log::Enabled(::shoal::log::Level::k##level)) {      \
-  } else                                                            \
-    ::shoal::log::Line(::shoal::log::Level::k##level)
+// Usage: SHOAL_LOG(Info) << "x=" << x;  The for-form is safe inside an unbraced if/else.
+#define SHOAL_LOG(level)                                                                    \
+  for (bool shoal_log_once = ::shoal::log::Enabled(::shoal::log::Level::k##level); shoal_log_once; \
+       shoal_log_once = false)                                                             \
+  ::shoal::log::Line(::shoal::log::Level::k##level)

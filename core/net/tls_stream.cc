@@ -1,0 +1,156 @@
+#include "core/net/tls_stream.h"
+
+#include <openssl/err.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "core/net/tls_context.h"
+
+namespace shoal::net {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+TlsStream::TlsStream(tcp::socket socket, const TlsContext& ctx, Side side)
+    : socket_(std::move(socket)) {
+  ssl_ = SSL_new(ctx.get());
+  socket_.non_blocking(true);
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  SSL_set_fd(ssl_, socket_.native_handle());
+  if (side == Side::kClient) {
+    SSL_set_connect_state(ssl_);
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
+}
+
+TlsStream::~TlsStream() {
+  SSL_free(ssl_);
+}
+
+void TlsStream::Close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+template <typename Op>
+asio::awaitable<Result<int>> TlsStream::Drive(Op op, const char* what) {
+  for (;;) {
+    if (closed_) co_return Error{"connection closed"};
+    ERR_clear_error();
+    int rc = op();
+    if (rc > 0) co_return rc;
+    int err = SSL_get_error(ssl_, rc);
+    boost::system::error_code ec;
+    if (err == SSL_ERROR_WANT_READ) {
+      co_await socket_.async_wait(tcp::socket::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+    } else if (err == SSL_ERROR_WANT_WRITE) {
+      co_await socket_.async_wait(tcp::socket::wait_write,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
+      co_return Error{"connection closed"};
+    } else if (err == SSL_ERROR_SYSCALL) {
+      co_return Error{std::string(what) + ": connection reset"};
+    } else {
+      unsigned long code = ERR_get_error();
+      char buf[256] = "protocol error";
+      if (code != 0) ERR_error_string_n(code, buf, sizeof(buf));
+      ERR_clear_error();
+      co_return Error{std::string(what) + ": " + buf};
+    }
+    if (ec) co_return Error{std::string(what) + ": " + ec.message()};
+  }
+}
+
+asio::awaitable<Status> TlsStream::Handshake() {
+  auto r = co_await Drive([this] { return SSL_do_handshake(ssl_); }, "TLS handshake");
+  if (!r) co_return r.error();
+  co_return Status::Ok();
+}
+
+asio::awaitable<Status> TlsStream::ReadExact(void* data, size_t n) {
+  auto* p = static_cast<uint8_t*>(data);
+  size_t done = 0;
+  while (done < n) {
+    size_t got = 0;
+    auto r = co_await Drive(
+        [&] { return SSL_read_ex(ssl_, p + done, n - done, &got); }, "read");
+    if (!r) co_return r.error();
+    done += got;
+  }
+  co_return Status::Ok();
+}
+
+asio::awaitable<Status> TlsStream::WriteAll(std::string_view data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    size_t wrote = 0;
+    auto r = co_await Drive(
+        [&] { return SSL_write_ex(ssl_, data.data() + done, data.size() - done, &wrote); },
+        "write");
+    if (!r) co_return r.error();
+    done += wrote;
+  }
+  co_return Status::Ok();
+}
+
+X509* TlsStream::PeerCertificate() const { return SSL_get0_peer_certificate(ssl_); }
+
+std::string TlsStream::RemoteAddress() const {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+asio::awaitable<Result<std::unique_ptr<TlsStream>>> ConnectTls(asio::any_io_executor executor,
+                                                               const std::string& host,
+                                                               uint16_t port,
+                                                               const TlsContext& ctx) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(executor);
+  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return Error::of(host, ec.message());
+  tcp::socket socket(executor);
+  co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return Error::of(host + ":" + std::to_string(port), ec.message());
+  auto stream = std::make_unique<TlsStream>(std::move(socket), ctx, TlsStream::Side::kClient);
+  if (auto s = co_await stream->Handshake(); !s) co_return s.error();
+  co_return stream;
+}
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Error::of(text, "expected HOST:PORT");
+  uint16_t port = 0;
+  const char* begin = text.data() + colon + 1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || port == 0) return Error::of(text, "invalid port");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::make_pair(host, port);
+}
+
+}  // namespace shoal::net
+
+namespace shoal::net {
+Status RequirePeerRole(const TlsStream& stream, const std::string& role) {
+  X509* peer = stream.PeerCertificate();
+  if (!peer) return Error{"peer presented no certificate"};
+  if (SSL_get_verify_result(stream.ssl()) != X509_V_OK) return Error{"peer certificate unverified"};
+  Identity id = IdentityOf(peer);
+  if (id.ou != role) return Error{"peer " + id.cn + " has role '" + id.ou + "', not " + role};
+  return Status::Ok();
+}
+}  // namespace shoal::net

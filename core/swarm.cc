@@ -1,0 +1,190 @@
+#include "core/swarm.h"
+
+#include <boost/asio/post.hpp>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include "core/log.h"
+#include "core/swarm_settings.h"
+
+namespace shoal {
+namespace lt = libtorrent;
+using namespace std::chrono_literals;
+
+namespace {
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string AnnounceUrlWithTopology(const std::string& url, const std::string& dc,
+                                    const std::string& rack) {
+  std::string params;
+  if (!dc.empty()) params += "dc=" + UrlEncode(dc);
+  if (!rack.empty()) params += std::string(params.empty() ? "" : "&") + "rack=" + UrlEncode(rack);
+  if (params.empty()) return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + params;
+}
+
+Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& events)
+    : io_(io), options_(std::move(options)), events_(events), resume_timer_(io) {
+  lt::session_params params(MakeSwarmSettings(options_));
+  session_ = std::make_unique<lt::session>(std::move(params));
+  if (options_.upload_limit > 0 || options_.download_limit > 0) {
+    // Peers on loopback and LANs sit in libtorrent's unthrottled local class; a rate limit that
+    // stands in for a link must apply to them too.
+    session_->set_peer_class_filter(lt::ip_filter{});
+  }
+  std::weak_ptr<bool> alive = alive_;
+  session_->set_alert_notify([this, alive] {
+    boost::asio::post(io_, [this, alive] {
+      if (alive.lock()) PumpAlerts();
+    });
+  });
+  ScheduleResumeSaves();
+}
+
+Swarm::~Swarm() {
+  alive_.reset();
+  session_->set_alert_notify([] {});
+}
+
+Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
+                  const std::optional<std::vector<char>>& resume) {
+  if (Has(meta.id)) return Status::Ok();
+  lt::error_code ec;
+  lt::add_torrent_params p;
+  if (mode == AddMode::kDownload && resume) {
+    p = lt::read_resume_data(lt::span<const char>(resume->data(), resume->size()), ec);
+    if (ec) {
+      SHOAL_LOG(Warn) << meta.id.str() << ": ignoring unreadable resume data: " << ec.message();
+      p = lt::add_torrent_params();
+      ec.clear();
+    }
+  }
+  auto info = std::make_shared<lt::torrent_info>(
+      lt::span<const char>(meta.torrent.data(), meta.torrent.size()), ec, lt::from_span);
+  if (ec) return Error::of("torrent of " + meta.id.str(), ec.message());
+  if (info->num_files() != 1 || info->files().file_name(lt::file_index_t{0}) != meta.id.hex() ||
+      static_cast<uint64_t>(info->total_size()) != meta.size) {
+    return Error::of("torrent of " + meta.id.str(),
+                     "must hold exactly one file named by the artifact's SHA-256 and of its size");
+  }
+  p.ti = std::move(info);
+  p.save_path = save_dir.string();
+  p.trackers = {AnnounceUrlWithTopology(options_.tracker_url, options_.dc, options_.rack)};
+  p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+  if (mode == AddMode::kSeedTrusted) p.flags |= lt::torrent_flags::seed_mode;
+  if (options_.origin) p.flags |= lt::torrent_flags::super_seeding;
+  lt::torrent_handle h = session_->add_torrent(std::move(p), ec);
+  if (ec) return Error::of(meta.id.str(), "cannot add to swarm: " + ec.message());
+  handles_[meta.id] = h;
+  return Status::Ok();
+}
+
+void Swarm::Remove(const ArtifactId& id) {
+  auto it = handles_.find(id);
+  if (it == handles_.end()) return;
+  session_->remove_torrent(it->second);
+  handles_.erase(it);
+}
+
+std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
+  auto it = handles_.find(id);
+  if (it == handles_.end()) return std::nullopt;
+  lt::torrent_status st = it->second.status();
+  TransferStatus out;
+  out.done = static_cast<uint64_t>(st.total_wanted_done);
+  out.total = static_cast<uint64_t>(st.total_wanted);
+  out.payload_downloaded = static_cast<uint64_t>(st.total_payload_download);
+  out.payload_uploaded = static_cast<uint64_t>(st.total_payload_upload);
+  out.peers = st.num_peers;
+  out.download_rate = st.download_payload_rate;
+  out.seeding = st.is_seeding;
+  return out;
+}
+
+std::pair<uint64_t, uint64_t> Swarm::Totals() const {
+  uint64_t up = 0, down = 0;
+  for (const auto& [id, h] : handles_) {
+    lt::torrent_status st = h.status();
+    up += static_cast<uint64_t>(st.total_payload_upload);
+    down += static_cast<uint64_t>(st.total_payload_download);
+  }
+  return {up, down};
+}
+
+void Swarm::SaveResumeData() {
+  for (const auto& [id, h] : handles_) {
+    if (!h.status().is_seeding) {
+      h.save_resume_data(lt::torrent_handle::only_if_modified);
+    }
+  }
+}
+
+void Swarm::ScheduleResumeSaves() {
+  // A killed node loses at most the pieces of the last second.
+  resume_timer_.expires_after(1s);
+  std::weak_ptr<bool> alive = alive_;
+  resume_timer_.async_wait([this, alive](boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    SaveResumeData();
+    ScheduleResumeSaves();
+  });
+}
+
+std::optional<ArtifactId> Swarm::IdOf(const lt::torrent_handle& h) const {
+  for (const auto& [id, handle] : handles_) {
+    if (handle == h) return id;
+  }
+  return std::nullopt;
+}
+
+void Swarm::PumpAlerts() {
+  std::vector<lt::alert*> alerts;
+  session_->pop_alerts(&alerts);
+  for (lt::alert* a : alerts) {
+    if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+      if (l->socket_type == lt::socket_type_t::tcp) {
+        listen_port_ = l->port;
+        events_.OnListening(l->port);
+      }
+    } else if (auto* l = lt::alert_cast<lt::listen_failed_alert>(a)) {
+      SHOAL_LOG(Error) << "BitTorrent listen failed: " << l->message();
+    } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+      if (auto id = IdOf(f->handle)) events_.OnFinished(*id);
+    } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+      if (auto id = IdOf(r->handle)) events_.OnResumeData(*id, lt::write_resume_data_buf(r->params));
+    } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      if (auto id = IdOf(hf->handle)) {
+        SHOAL_LOG(Warn) << id->str() << ": piece " << static_cast<int>(hf->piece_index)
+                        << " failed its hash check; discarded";
+        events_.OnCorruptPiece(*id, static_cast<int>(hf->piece_index));
+      }
+    } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
+      if (auto id = IdOf(e->handle)) events_.OnFailed(*id, Error{e->message()});
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      if (auto id = IdOf(fe->handle)) events_.OnFailed(*id, Error{fe->message()});
+    } else if (auto* t = lt::alert_cast<lt::tracker_error_alert>(a)) {
+      SHOAL_LOG(Debug) << t->message();
+    }
+  }
+}
+
+}  // namespace shoal

@@ -1,0 +1,97 @@
+// Swarm: one libtorrent session per daemon, tuned for a datacenter fleet, driven from an Asio
+// io_context. Seeds complete artifacts, downloads partial ones, and reports what happens to
+// them (finished, failed, resume data, corrupt pieces) through SwarmEvents on the io_context
+// thread. Torrents are keyed by ArtifactId; their file is `<save_dir>/<sha256 hex>`.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/artifact_index.h"
+#include "core/result.h"
+
+namespace libtorrent {
+class session;
+}  // namespace libtorrent
+
+namespace shoal {
+
+struct SwarmOptions {
+  std::string listen = "127.0.0.1:0";  // BitTorrent listen address (TCP)
+  std::string tracker_url;             // announce URL; dc/rack are appended as query params
+  std::string dc, rack;                // topology, for the tracker's peer ordering
+  int upload_limit = 0;                // bytes/s for the whole session, 0 = unlimited
+  int download_limit = 0;
+  bool origin = false;                 // the seeder: spend upload on pieces no one has yet
+};
+
+struct TransferStatus {
+  uint64_t done = 0, total = 0;      // verified bytes of the file
+  uint64_t payload_downloaded = 0;   // from peers, since this process added the torrent
+  uint64_t payload_uploaded = 0;     // to peers, since this process added the torrent
+  int peers = 0;
+  int download_rate = 0;             // bytes/s
+  bool seeding = false;
+};
+
+class SwarmEvents {
+ public:
+  virtual ~SwarmEvents() = default;
+  virtual void OnListening(int port) = 0;
+  virtual void OnFinished(const ArtifactId& id) = 0;             // every piece verified
+  virtual void OnFailed(const ArtifactId& id, const Error& error) = 0;
+  virtual void OnResumeData(const ArtifactId& id, std::vector<char> data) = 0;
+  virtual void OnCorruptPiece(const ArtifactId&, int /*piece*/) {}
+};
+
+class Swarm {
+ public:
+  // `events` must outlive the Swarm. The session starts listening at once; OnListening follows.
+  Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& events);
+  ~Swarm();
+
+  enum class AddMode {
+    kSeedTrusted,   // complete and known unchanged: seed without rehashing (checked lazily)
+    kSeedVerify,    // complete but unverified here: libtorrent hashes it before seeding
+    kDownload,      // partial or absent: fetch from the swarm (resume data if given)
+  };
+  // Adds the artifact's torrent; a no-op if it is already in the session.
+  Status Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
+             const std::optional<std::vector<char>>& resume = std::nullopt);
+  // Drops the torrent from the session (files stay).
+  void Remove(const ArtifactId& id);
+  bool Has(const ArtifactId& id) const { return handles_.count(id) != 0; }
+  std::optional<TransferStatus> GetStatus(const ArtifactId& id) const;
+  // Payload bytes served to and taken from peers by this session, over every torrent.
+  std::pair<uint64_t, uint64_t> Totals() const;
+  // Asks libtorrent for resume data of every downloading torrent (OnResumeData follows).
+  void SaveResumeData();
+  int listen_port() const { return listen_port_; }
+
+ private:
+  void PumpAlerts();
+  void ScheduleResumeSaves();
+  std::optional<ArtifactId> IdOf(const libtorrent::torrent_handle& h) const;
+
+  boost::asio::io_context& io_;
+  SwarmOptions options_;
+  SwarmEvents& events_;
+  std::unique_ptr<libtorrent::session> session_;
+  std::map<ArtifactId, libtorrent::torrent_handle> handles_;
+  boost::asio::steady_timer resume_timer_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  int listen_port_ = 0;
+};
+
+// The announce URL with this host's topology appended (`?dc=..&rack=..`).
+std::string AnnounceUrlWithTopology(const std::string& url, const std::string& dc,
+                                    const std::string& rack);
+
+}  // namespace shoal

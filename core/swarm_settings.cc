@@ -1,0 +1,42 @@
+#include "core/swarm_settings.h"
+
+#include <libtorrent/alert.hpp>
+
+namespace shoal {
+namespace lt = libtorrent;
+
+lt::settings_pack MakeSwarmSettings(const SwarmOptions& options) {
+  lt::settings_pack s;
+  s.set_str(lt::settings_pack::listen_interfaces, options.listen);
+  s.set_str(lt::settings_pack::user_agent, "shoal/0.1");
+  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::status | lt::alert_category::error |
+                                               lt::alert_category::storage |
+                                               lt::alert_category::tracker);
+  // A closed datacenter network: no DHT, local discovery or NAT traversal.
+  s.set_bool(lt::settings_pack::enable_dht, false);
+  s.set_bool(lt::settings_pack::enable_lsd, false);
+  s.set_bool(lt::settings_pack::enable_upnp, false);
+  s.set_bool(lt::settings_pack::enable_natpmp, false);
+  // TCP only: uTP sends one datagram per packet and costs far more CPU (NOTES-bench.md).
+  s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+  // Hosts behind one NAT or several daemons per host (tests, demo) share an IP.
+  s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+  // The fleet is cooperative: no tit-for-tat. Unchoke every interested peer so that every
+  // uplink is busy from the first piece on.
+  s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
+  s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+  s.set_int(lt::settings_pack::connections_limit, 400);
+  s.set_int(lt::settings_pack::upload_rate_limit, options.upload_limit);
+  s.set_int(lt::settings_pack::download_rate_limit, options.download_limit);
+  // Fleet peers come and go in seconds; find them quickly.
+  s.set_int(lt::settings_pack::min_announce_interval, 2);
+  s.set_int(lt::settings_pack::peer_connect_timeout, 3);
+  s.set_int(lt::settings_pack::connection_speed, 200);
+  s.set_bool(lt::settings_pack::announce_to_all_trackers, true);
+  // Ban a peer after its data fails a hash check; smart-ban identifies which peer sent it.
+  s.set_bool(lt::settings_pack::use_parole_mode, true);
+  return s;
+}
+
+}  // namespace shoal

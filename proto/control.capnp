@@ -1,0 +1,284 @@
+@0xc3f5a1d2e4b60718;
+# The control plane: nodes <-> shoal-planner, and the operator's CLI <-> shoal-planner.
+# Every connection is TLS 1.3 with length-framed messages (core/framing.h). Nodes and admins
+# are identified by their client certificate (CN = name, OU = role); a connection without one
+# may only send `join`.
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("shoal::proto");
+using Common = import "common.capnp";
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+# ---- node -> planner ------------------------------------------------------------------------
+
+struct JoinRequest {
+  token @0 :Text;     # "<id>.<secret>.<ca-sha256>" from `shoal join-token`; used once
+  name @1 :Text;      # the node's name: becomes its certificate's CN
+  csrPem @2 :Text;
+}
+
+struct Hello {
+  # Registration, sent first on every mutually authenticated connection. `name` must equal the
+  # certificate's CN.
+  name @0 :Text;
+  address @1 :Text;
+  datacenter @2 :Text;
+  rack @3 :Text;
+  labels @4 :List(KeyValue);
+  groups @5 :List(Text);
+  version @6 :Text;
+  uptimeSeconds @7 :UInt64;
+  bootId @8 :Text;
+}
+
+struct Heartbeat {
+  uptimeSeconds @0 :UInt64;
+  runningTasks @1 :UInt32;
+  outboxPending @2 :UInt64;
+}
+
+enum TaskEnd {
+  exited @0;       # exitCode is set
+  signaled @1;     # signal is set
+  timedOut @2;     # the timeout killed the process group
+  interrupted @3;  # the node restarted while the task ran
+  rejected @4;     # policy refused it, or it could not start; `error` says why
+  cancelled @5;
+  offline @6;      # planner-side: the host was not connected when the run started
+}
+
+struct TaskOutput {
+  taskId @0 :UInt64;
+  stream @1 :UInt8;   # 1 stdout, 2 stderr
+  seq @2 :UInt64;     # chunk number across both streams, from 0
+  data @3 :Data;
+}
+
+struct TaskResult {
+  taskId @0 :UInt64;
+  end @1 :TaskEnd;
+  exitCode @2 :Int32;
+  signal @3 :Int32;
+  startedMs @4 :Int64;
+  endedMs @5 :Int64;
+  stdoutBytes @6 :UInt64;
+  stderrBytes @7 :UInt64;
+  error @8 :Text;
+}
+
+struct OutboxMessage {
+  # What the node's LMDB outbox stores (encoded, without frame header), delivered at least once.
+  union {
+    output @0 :TaskOutput;
+    result @1 :TaskResult;
+  }
+}
+
+struct OutboxEnvelope {
+  seq @0 :UInt64;      # the outbox sequence number; the planner acks cumulatively
+  payload @1 :Data;    # an encoded OutboxMessage
+}
+
+struct Metric {
+  name @0 :Text;
+  value @1 :Float64;
+  uom @2 :Text;
+}
+
+struct AlertInfo {
+  name @0 :Text;
+  from @1 :Text;       # OK, WARNING, CRITICAL, UNKNOWN
+  to @2 :Text;
+  value @3 :Float64;
+  hasValue @4 :Bool;
+  text @5 :Text;
+}
+
+struct StatsReport {
+  unixMs @0 :Int64;
+  source @1 :Text;     # "builtin" or a plugin's name
+  state @2 :Text;      # OK, WARNING, CRITICAL, UNKNOWN
+  text @3 :Text;
+  metrics @4 :List(Metric);
+  alerts @5 :List(AlertInfo);
+}
+
+struct NodeMessage {
+  union {
+    join @0 :JoinRequest;
+    hello @1 :Hello;
+    heartbeat @2 :Heartbeat;
+    outbox @3 :OutboxEnvelope;
+    stats @4 :StatsReport;
+  }
+}
+
+# ---- planner -> node ------------------------------------------------------------------------
+
+struct JoinReply {
+  certPem @0 :Text;
+  caPem @1 :Text;
+}
+
+struct Welcome {
+  heartbeatIntervalMs @0 :UInt32;
+  ackedSeq @1 :UInt64;   # the highest outbox seq the planner holds durably for this node
+}
+
+struct TaskSpec {
+  taskId @0 :UInt64;
+  runId @1 :UInt64;
+  body @2 :Text;           # the script text; empty when storedScript is set
+  storedScript @3 :Text;   # absolute path of a script on the node
+  interpreter @4 :Text;    # sh, bash, python3, exec
+  args @5 :List(Text);
+  runAs @6 :Text;
+  workingDir @7 :Text;
+  env @8 :List(KeyValue);
+  timeoutMs @9 :UInt64;
+}
+
+struct PlannerMessage {
+  union {
+    joined @0 :JoinReply;
+    welcome @1 :Welcome;
+    task @2 :TaskSpec;
+    ack @3 :UInt64;        # cumulative: every outbox seq <= this is stored
+    cancel @4 :UInt64;     # task id
+    failure @5 :Common.Failure;
+  }
+}
+
+# ---- CLI <-> planner ------------------------------------------------------------------------
+
+struct RunRequest {
+  targets @0 :List(Text);  # host names, group names, or label selectors "key=value"
+  task @1 :TaskSpec;       # taskId and runId ignored
+}
+
+struct HostResult {
+  host @0 :Text;
+  taskId @1 :UInt64;
+  done @2 :Bool;
+  result @3 :TaskResult;
+}
+
+struct RunStatus {
+  runId @0 :UInt64;
+  who @1 :Text;
+  createdMs @2 :Int64;
+  command @3 :Text;
+  total @4 :UInt32;
+  done @5 :UInt32;
+  ok @6 :UInt32;
+  failed @7 :UInt32;
+  running @8 :UInt32;
+  results @9 :List(HostResult);   # only when asked for
+}
+
+struct LogsRequest {
+  runId @0 :UInt64;
+  host @1 :Text;
+  fromSeq @2 :UInt64;
+}
+
+struct LogChunk {
+  stream @0 :UInt8;
+  seq @1 :UInt64;
+  data @2 :Data;
+}
+
+struct LogsReply {
+  chunks @0 :List(LogChunk);
+  nextSeq @1 :UInt64;
+  more @2 :Bool;
+}
+
+struct HostInfo {
+  name @0 :Text;
+  address @1 :Text;
+  datacenter @2 :Text;
+  rack @3 :Text;
+  labels @4 :List(KeyValue);
+  groups @5 :List(Text);
+  online @6 :Bool;
+  version @7 :Text;
+  lastSeenMs @8 :Int64;
+  uptimeSeconds @9 :UInt64;
+  reboots @10 :UInt32;
+  firstSeenMs @11 :Int64;
+  ackedSeq @12 :UInt64;
+  bootId @13 :Text;
+  lastStats @14 :List(Metric);   # the latest built-in metrics
+  problems @15 :List(Text);      # services/metrics not OK: "name STATE text"
+}
+
+struct CliRequest {
+  union {
+    hosts @0 :Void;
+    run @1 :RunRequest;
+    runStatus @2 :RunQuery;
+    logs @3 :LogsRequest;
+    stats @4 :Text;              # host name
+    joinToken @5 :JoinTokenRequest;
+    revoke @6 :Text;             # node name
+    runs @7 :Void;               # recent runs, newest first
+  }
+}
+
+struct RunQuery {
+  runId @0 :UInt64;
+  withResults @1 :Bool;
+}
+
+struct JoinTokenRequest {
+  ttlSeconds @0 :UInt32 = 3600;
+  uses @1 :UInt32 = 1;
+}
+
+struct CliReply {
+  union {
+    failure @0 :Common.Failure;
+    hosts @1 :List(HostInfo);
+    runStatus @2 :RunStatus;
+    logs @3 :LogsReply;
+    stats @4 :List(StatsReport);
+    token @5 :Text;
+    ok @6 :Void;
+    runs @7 :List(RunStatus);
+  }
+}
+
+# ---- planner's LMDB records -----------------------------------------------------------------
+
+struct HostRecord {
+  info @0 :HostInfo;     # without lastStats/problems/online
+}
+
+struct RunRecord {
+  runId @0 :UInt64;
+  who @1 :Text;
+  createdMs @2 :Int64;
+  targets @3 :List(Text);
+  task @4 :TaskSpec;     # the template (taskId 0)
+  hosts @5 :List(Text);
+  taskIds @6 :List(UInt64);
+}
+
+struct TaskRecord {
+  taskId @0 :UInt64;
+  runId @1 :UInt64;
+  host @2 :Text;
+  done @3 :Bool;
+  result @4 :TaskResult;
+}
+
+struct AuditRecord {
+  unixMs @0 :Int64;
+  who @1 :Text;
+  action @2 :Text;
+  detail @3 :Text;
+}

@@ -1,0 +1,120 @@
+// shoal-seeder: the origin. Holds artifacts by content address, seeds them to the swarm, and
+// answers lookups (origin API, TCP) and puts (admin API, owner-only Unix socket).
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "core/frame_server.h"
+#include "core/log.h"
+#include "core/ready_file.h"
+#include "core/swarm.h"
+#include "seeder/origin_store.h"
+#include "seeder/seeder_service.h"
+
+namespace asio = boost::asio;
+using namespace shoal;
+
+namespace {
+// Writes the ready file once the BitTorrent port is known.
+class SeederEvents : public SwarmEvents {
+ public:
+  std::function<void(int)> on_listening;
+  void OnListening(int port) override {
+    if (on_listening) on_listening(port);
+  }
+  void OnFinished(const ArtifactId&) override {}
+  void OnFailed(const ArtifactId& id, const Error& e) override {
+    SHOAL_LOG(Error) << id.str() << ": " << e.message;
+  }
+  void OnResumeData(const ArtifactId&, std::vector<char>) override {}
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoal-seeder: the origin that stores and seeds artifacts"};
+  std::string state_dir, listen = "127.0.0.1:0", bt_listen = "127.0.0.1:0", tracker, ready_file;
+  SwarmOptions swarm_options;
+  bool verbose = false;
+  app.add_option("--state-dir", state_dir, "store and index directory")->required();
+  app.add_option("--listen", listen, "origin API address (host:port)");
+  app.add_option("--bt-listen", bt_listen, "BitTorrent listen address (host:port)");
+  app.add_option("--tracker", tracker, "tracker announce URL")->required();
+  app.add_option("--upload-limit", swarm_options.upload_limit, "bytes/s, 0 = unlimited");
+  app.add_option("--download-limit", swarm_options.download_limit, "bytes/s, 0 = unlimited");
+  app.add_flag("--super-seed", swarm_options.origin, "send each piece once before any twice");
+  app.add_option("--dc", swarm_options.dc, "datacenter");
+  app.add_option("--rack", swarm_options.rack, "rack");
+  app.add_option("--ready-file", ready_file, "written with addresses once serving");
+  app.add_flag("-v,--verbose", verbose);
+  CLI11_PARSE(app, argc, argv);
+  log::SetComponent("seeder");
+  if (verbose) log::SetLevel(log::Level::kDebug);
+
+  asio::io_context io;
+  auto store = seeder::OriginStore::Open(state_dir);
+  if (!store) {
+    SHOAL_LOG(Error) << store.error().message;
+    return 1;
+  }
+  auto origin = ListenTcp(io, listen);
+  if (!origin) {
+    SHOAL_LOG(Error) << origin.error().message;
+    return 1;
+  }
+  std::filesystem::path admin_path = std::filesystem::path(state_dir) / "admin.sock";
+  auto admin = ListenUnix(io, admin_path);
+  if (!admin) {
+    SHOAL_LOG(Error) << admin.error().message;
+    return 1;
+  }
+
+  swarm_options.listen = bt_listen;
+  swarm_options.tracker_url = tracker;
+  SeederEvents events;
+  Swarm swarm(io, swarm_options, events);
+  int restored = 0;
+  for (auto& artifact : (*store)->Restore()) {
+    auto mode = artifact.unchanged ? Swarm::AddMode::kSeedTrusted : Swarm::AddMode::kSeedVerify;
+    if (auto s = swarm.Add(artifact.meta, (*store)->index().objects_dir(), mode); !s) {
+      SHOAL_LOG(Error) << s.error().message;
+    } else {
+      ++restored;
+    }
+  }
+  SHOAL_LOG(Info) << "seeding " << restored << " stored artifact(s)";
+
+  std::string origin_addr = origin->local_endpoint().address().to_string() + ":" +
+                            std::to_string(origin->local_endpoint().port());
+  events.on_listening = [&](int port) {
+    std::string bt_host = bt_listen.substr(0, bt_listen.rfind(':'));
+    SHOAL_LOG(Info) << "serving: origin " << origin_addr << ", BitTorrent " << bt_host << ":"
+                    << port << ", admin " << admin_path.string();
+    if (!ready_file.empty()) {
+      auto s = WriteReadyFile(ready_file, {{"origin", origin_addr},
+                                           {"bt", bt_host + ":" + std::to_string(port)},
+                                           {"admin", admin_path.string()}});
+      if (!s) SHOAL_LOG(Error) << s.error().message;
+    }
+  };
+
+  seeder::SeederService service(io, **store, swarm);
+  asio::co_spawn(io,
+                 AcceptLoop<asio::ip::tcp>(*origin,
+                                           [&](asio::ip::tcp::socket& s) {
+                                             return service.Serve(s, /*admin=*/false);
+                                           }),
+                 asio::detached);
+  asio::co_spawn(io,
+                 AcceptLoop<asio::local::stream_protocol>(
+                     *admin,
+                     [&](asio::local::stream_protocol::socket& s) {
+                       return service.Serve(s, /*admin=*/true);
+                     }),
+                 asio::detached);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](auto, int) { io.stop(); });
+  io.run();
+  SHOAL_LOG(Info) << "stopping";
+  return 0;
+}

@@ -1,0 +1,165 @@
+#include "seeder/seeder_service.h"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <capnp/message.h>
+#include <thread>
+
+#include "core/artifact_meta_codec.h"
+#include "core/frame_io.h"
+#include "core/log.h"
+#include "proto/seeder.capnp.h"
+
+namespace shoal::seeder {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+// Requests are small: a path and a name. Anything bigger is hostile.
+constexpr uint32_t kMaxRequestFrame = 64 << 10;
+
+template <typename Fill>
+std::string Reply(Fill fill) {
+  capnp::MallocMessageBuilder builder;
+  fill(builder.initRoot<proto::SeederReply>());
+  auto frame = EncodeFrame(builder);
+  if (!frame) {
+    capnp::MallocMessageBuilder fallback;
+    fallback.initRoot<proto::SeederReply>().initFailure().setMessage(frame.error().message);
+    return *EncodeFrame(fallback);
+  }
+  return std::move(*frame);
+}
+
+std::string FailureReply(const std::string& message) {
+  return Reply([&](proto::SeederReply::Builder r) { r.initFailure().setMessage(message); });
+}
+
+struct ParsedRequest {
+  proto::SeederRequest::Which which;
+  std::string text1, text2;
+};
+}  // namespace
+
+template <typename Socket>
+asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
+  while (true) {
+    auto frame = co_await AsyncReadFrame(socket, kMaxRequestFrame);
+    if (!frame) {
+      if (frame.error().message != "connection closed") {
+        SHOAL_LOG(Warn) << "dropping client: " << frame.error().message;
+        co_await AsyncWriteFrame(socket, FailureReply(frame.error().message));
+      }
+      co_return;
+    }
+    auto request = ReadSafely([&] {
+      auto root = (*frame)->template Root<proto::SeederRequest>();
+      ParsedRequest p{root.which(), {}, {}};
+      if (root.isPut()) {
+        p.text1 = root.getPut().getPath().cStr();
+        p.text2 = root.getPut().getName().cStr();
+      } else if (root.isGet()) {
+        p.text1 = root.getGet().cStr();
+      }
+      return p;
+    });
+    if (!request) {
+      co_await AsyncWriteFrame(socket, FailureReply(request.error().message));
+      co_return;
+    }
+    std::string reply;
+    switch (request->which) {
+      case proto::SeederRequest::PUT:
+        if (!admin) {
+          reply = FailureReply("put is allowed on the admin socket only");
+          break;
+        }
+        co_await HandlePut(socket, request->text1, request->text2);
+        continue;
+      case proto::SeederRequest::GET: {
+        auto id = ArtifactId::Parse(request->text1);
+        if (!id) {
+          reply = FailureReply(id.error().message);
+          break;
+        }
+        auto record = store_.index().Get(*id);
+        if (!record || !record->verified) {
+          reply = FailureReply("artifact " + id->str() + " is not held by this seeder");
+          break;
+        }
+        reply = Reply([&](proto::SeederReply::Builder r) {
+          ToProto(record->meta, r.initArtifact(), /*with_torrent=*/true);
+        });
+        break;
+      }
+      case proto::SeederRequest::LIST: {
+        auto records = store_.index().List();
+        reply = Reply([&](proto::SeederReply::Builder r) {
+          auto list = r.initArtifacts(static_cast<unsigned>(records.size()));
+          for (unsigned i = 0; i < records.size(); ++i) ToProto(records[i].meta, list[i], false);
+        });
+        break;
+      }
+      default:
+        reply = FailureReply("unknown request");
+    }
+    if (!co_await AsyncWriteFrame(socket, reply)) co_return;
+  }
+}
+
+template <typename Socket>
+asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path,
+                                               std::string name) {
+  // Hashing a multi-GB file takes seconds: do it on a worker thread, report progress meanwhile.
+  struct Job {
+    std::atomic<uint64_t> done{0}, total{0};
+    std::atomic<bool> finished{false};
+    std::optional<Result<ArtifactMeta>> result;
+    asio::steady_timer wake;
+    explicit Job(asio::io_context& io) : wake(io) {}
+  };
+  auto job = std::make_shared<Job>(io_);
+  std::thread([job, path, name, this] {
+    auto result = store_.Ingest(path, name, [&](uint64_t done, uint64_t total) {
+      job->done = done;
+      job->total = total;
+    });
+    asio::post(io_, [job, result = std::move(result)]() mutable {
+      job->result = std::move(result);
+      job->finished = true;
+      job->wake.cancel();
+    });
+  }).detach();
+  while (!job->finished) {
+    job->wake.expires_after(250ms);
+    boost::system::error_code ec;
+    co_await job->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (job->finished) break;
+    co_await AsyncWriteFrame(socket, Reply([&](proto::SeederReply::Builder r) {
+      auto p = r.initProgress();
+      p.setPhase("hash");
+      p.setDone(job->done);
+      p.setTotal(job->total);
+    }));
+  }
+  if (!job->result->ok()) {
+    SHOAL_LOG(Warn) << "put " << path << ": " << job->result->error().message;
+    co_await AsyncWriteFrame(socket, FailureReply(job->result->error().message));
+    co_return;
+  }
+  const ArtifactMeta& meta = job->result->value();
+  if (auto s = swarm_.Add(meta, store_.index().objects_dir(), Swarm::AddMode::kSeedTrusted); !s) {
+    co_await AsyncWriteFrame(socket, FailureReply(s.error().message));
+    co_return;
+  }
+  co_await AsyncWriteFrame(socket, Reply([&](proto::SeederReply::Builder r) {
+    ToProto(meta, r.initArtifact(), /*with_torrent=*/false);
+  }));
+}
+
+template asio::awaitable<void> SeederService::Serve(asio::ip::tcp::socket&, bool);
+template asio::awaitable<void> SeederService::Serve(asio::local::stream_protocol::socket&, bool);
+
+}  // namespace shoal::seeder

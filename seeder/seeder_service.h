@@ -1,0 +1,34 @@
+// The seeder's request handler: `put` (admin socket only), `get` and `list`, over framed
+// Cap'n Proto (proto/seeder.capnp). Newly put artifacts start seeding at once.
+#pragma once
+
+#include <utility>  // Boost 1.74 awaitable.hpp needs std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "core/swarm.h"
+#include "seeder/origin_store.h"
+
+namespace shoal::seeder {
+
+class SeederService {
+ public:
+  SeederService(boost::asio::io_context& io, OriginStore& store, Swarm& swarm)
+      : io_(io), store_(store), swarm_(swarm) {}
+
+  // Serves one connection until it closes or sends a malformed frame. `admin` connections may
+  // put; others may only look artifacts up.
+  template <typename Socket>
+  boost::asio::awaitable<void> Serve(Socket& socket, bool admin);
+
+ private:
+  template <typename Socket>
+  boost::asio::awaitable<void> HandlePut(Socket& socket, std::string path, std::string name);
+
+  boost::asio::io_context& io_;
+  OriginStore& store_;
+  Swarm& swarm_;
+};
+
+}  // namespace shoal::seeder
