@@ -91,6 +91,8 @@ class StatsScheduler {
   std::vector<std::unique_ptr<PluginState>> plugins_;
   uint64_t next_task_id_ = 1;
   bool running_ = false;
+  // Handlers hold a weak_ptr to this: expired means the scheduler is gone.
+  std::shared_ptr<bool> alive_;
 };
 
 }  // namespace shoal::node

@@ -60,9 +60,10 @@ struct TaskSpec {
   // Exactly one of the two: the script's text, or the absolute path of a stored script.
   std::optional<std::string> script_body;
   std::optional<std::filesystem::path> script_path;
-  // With a script_body: true passes it on the child's stdin (`sh -s`, `python3 -`) instead of
-  // writing it to a private temporary file (directory 0700, file 0700, owned by the run-as
-  // account, removed when the task ends).
+  // With a script_body: true passes it on the child's stdin (`sh -s`, `python3 -`; stdin is an
+  // anonymous memfd holding the body, so nothing touches the disk) instead of writing it to a
+  // private temporary file (directory 0700, file 0700, owned by the run-as account, removed
+  // when the task ends). Without it, stdin is /dev/null.
   bool body_on_stdin = false;
   Interpreter interpreter = Interpreter::kSh;
   std::vector<std::string> args;  // $1.. for the script (sys.argv[1:] for python)
@@ -83,13 +84,11 @@ struct TaskOutcome {
   std::optional<int> exit_code;
   std::optional<int> signal;
   bool timed_out = false;  // killed because the timeout expired
-  bool cancelled = false;  // killed through Cancel() (or the runner's destruction)
+  bool cancelled = false;  // killed through Cancel()
   int64_t start_unix_ms = 0;
   int64_t end_unix_ms = 0;
   uint64_t stdout_bytes = 0;
   uint64_t stderr_bytes = 0;
-  // True when the script read only part of its stdin body before closing it.
-  bool stdin_truncated = false;
 
   bool succeeded() const { return exit_code == 0 && !timed_out && !cancelled; }
 };
