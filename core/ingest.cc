@@ -129,8 +129,8 @@ Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_
   const std::string where = path.string();
   if (piece_size != 0 && (piece_size < static_cast<int>(kLeafBlockSize) ||
                           !std::has_single_bit(static_cast<unsigned>(piece_size)))) {
-    return Error::of(where, "piece size " + std::to_string(piece_size) +
-                                " is not a power of two >= 16 KiB");
+    return Error::of(
+        where, "piece size " + std::to_string(piece_size) + " is not a power of two >= 16 KiB");
   }
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Error::of(where, "cannot open: " + Errno(errno));
@@ -185,9 +185,8 @@ Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_
     }
   }
   if (!failure && done != out.size) {
-    failure = Error::of(where, "file changed size while being read (" +
-                                   std::to_string(out.size) + " bytes at open, " +
-                                   std::to_string(done) + " read)");
+    failure = Error::of(where, "file changed size while being read (" + std::to_string(out.size) +
+                                   " bytes at open, " + std::to_string(done) + " read)");
   }
   if (failure) {
     ring.Abort();

@@ -51,8 +51,8 @@ class BufferRing {
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<Slot> slots_;
-  uint64_t published_ = 0;           // buffers published so far
-  std::vector<uint64_t> next_;       // per consumer: sequence number of its next buffer
+  uint64_t published_ = 0;      // buffers published so far
+  std::vector<uint64_t> next_;  // per consumer: sequence number of its next buffer
   bool closed_ = false, aborted_ = false;
 };
 

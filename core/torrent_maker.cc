@@ -4,12 +4,11 @@
 // Deterministic by design: the same bytes, name and piece size always give the same .torrent,
 // hence the same info-hash. No trackers (each node adds its own tracker URL, with topology
 // parameters, when it adds the torrent), no "creation date", no "created by".
+#include <bit>
+#include <exception>
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/file_storage.hpp>
-
-#include <bit>
-#include <exception>
 
 #include "core/ingest.h"
 
@@ -35,8 +34,8 @@ Result<std::vector<char>> MakeTorrent(const IngestDigests& digests, const std::s
   }
   const int piece_size = digests.piece_size;
   if (piece_size < 16 * 1024 || !std::has_single_bit(static_cast<unsigned>(piece_size))) {
-    return Error::of(name, "piece size " + std::to_string(piece_size) +
-                               " is not a power of two >= 16 KiB");
+    return Error::of(
+        name, "piece size " + std::to_string(piece_size) + " is not a power of two >= 16 KiB");
   }
   const uint64_t pieces = (digests.size + piece_size - 1) / static_cast<uint64_t>(piece_size);
   if (digests.piece_roots.size() != pieces) {

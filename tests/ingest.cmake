@@ -1,0 +1,1 @@
+shoal_test(ingest_test ingest_test.cc)
