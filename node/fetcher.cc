@@ -1,0 +1,216 @@
+#include "node/fetcher.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/ingest.h"
+#include "core/log.h"
+#include "core/paths.h"
+#include "core/run_on_thread.h"
+
+namespace shoal::node {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+int64_t NowUnixMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Fetcher::Fetcher(asio::io_context& io, ArtifactIndex& index, OriginClient& origin,
+                 std::vector<fs::path> allowed_roots)
+    : io_(io), index_(index), origin_(origin), allowed_roots_(std::move(allowed_roots)) {}
+
+void Fetcher::Restore() {
+  for (auto& record : index_.List()) {
+    const ArtifactId id = record.meta.id;
+    fs::path object = index_.ObjectPath(id);
+    if (record.verified) {
+      std::error_code ec;
+      if (fs::file_size(object, ec) == record.meta.size && !ec &&
+          FileMtimeNs(object) == record.mtime_ns) {
+        if (auto s = swarm_->Add(record.meta, index_.objects_dir(), Swarm::AddMode::kSeedTrusted);
+            !s) {
+          SHOAL_LOG(Error) << s.error().message;
+        }
+        continue;
+      }
+      // A cache is refetchable: an object changed behind our back is simply dropped.
+      SHOAL_LOG(Warn) << id.str() << ": cached object changed on disk; dropped from the cache";
+      (void)index_.Remove(id);
+      fs::remove(object, ec);
+      continue;
+    }
+    auto download = std::make_shared<Download>();
+    downloads_[id] = download;
+    if (auto s = swarm_->Add(record.meta, index_.objects_dir(), Swarm::AddMode::kDownload,
+                             index_.GetResume(id));
+        !s) {
+      Finish(id, s.error());
+    } else {
+      SHOAL_LOG(Info) << id.str() << ": resuming interrupted download";
+    }
+  }
+}
+
+std::shared_ptr<Fetcher::Download> Fetcher::StartDownload(const ArtifactId& id) {
+  auto& slot = downloads_[id];
+  if (slot && !(slot->finished && slot->error)) return slot;  // in flight (or just verified)
+  slot = std::make_shared<Download>();
+  asio::co_spawn(io_, Begin(id, slot), asio::detached);
+  return slot;
+}
+
+asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> download) {
+  std::optional<ArtifactMeta> meta;
+  if (auto record = index_.Get(id)) meta = std::move(record->meta);
+  if (!meta) {
+    auto fetched = co_await origin_.Get(id);
+    if (!fetched) {
+      Finish(id, fetched.error());
+      co_return;
+    }
+    StoredRecord record;
+    record.meta = std::move(*fetched);
+    record.added_unix_ms = NowUnixMs();
+    if (auto s = index_.Put(record); !s) {
+      Finish(id, s.error());
+      co_return;
+    }
+    meta = std::move(record.meta);
+  }
+  if (auto s = swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload,
+                           index_.GetResume(id));
+      !s) {
+    Finish(id, s.error());
+  }
+}
+
+asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::string dest,
+                                                     unsigned mode, FetchProgress progress) {
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<fs::path> install_path;
+  if (!dest.empty()) {
+    auto confined = ConfinePath(dest, allowed_roots_);
+    if (!confined) co_return confined.error();
+    install_path = *confined;
+  }
+  bool from_cache = true;
+  auto record = index_.Get(id);
+  if (!record || !record->verified) {
+    from_cache = false;
+    auto download = StartDownload(id);
+    auto waiter = std::make_shared<asio::steady_timer>(io_);
+    download->waiters.push_back(waiter);
+    while (!download->finished) {
+      waiter->expires_after(500ms);
+      boost::system::error_code ec;
+      co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!download->finished && progress) {
+        if (auto status = swarm_->GetStatus(id)) co_await progress(*status);
+      }
+    }
+    if (download->error) co_return *download->error;
+    record = index_.Get(id);
+    if (!record) co_return Error::of(id.str(), "vanished from the cache");
+  }
+  FetchOutcome outcome;
+  outcome.meta = record->meta;
+  outcome.meta.torrent.clear();
+  outcome.from_cache = from_cache;
+  outcome.path = index_.ObjectPath(id);
+  if (auto status = swarm_->GetStatus(id)) outcome.downloaded_bytes = status->payload_downloaded;
+  if (install_path) {
+    fs::path object = outcome.path;
+    auto installed = co_await RunOnThread(io_, [object, path = *install_path, mode] {
+      return InstallFileAtomically(object, path, mode);
+    });
+    if (!installed) co_return installed.error();
+    outcome.path = *install_path;
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  co_return outcome;
+}
+
+void Fetcher::OnListening(int port) {
+  if (on_listening) on_listening(port);
+}
+
+void Fetcher::OnFinished(const ArtifactId& id) {
+  auto it = downloads_.find(id);
+  if (it == downloads_.end() || it->second->finished || it->second->verifying) return;
+  it->second->verifying = true;
+  asio::co_spawn(io_, Verify(id, it->second), asio::detached);
+}
+
+asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> download) {
+  auto record = index_.Get(id);
+  if (!record) {
+    Finish(id, Error::of(id.str(), "record lost before verification"));
+    co_return;
+  }
+  fs::path object = index_.ObjectPath(id);
+  int piece_size = static_cast<int>(record->meta.piece_size);
+  auto digests = co_await RunOnThread(io_, [object, piece_size] {
+    return HashFile(object, piece_size);
+  });
+  std::optional<Error> error;
+  if (!digests) {
+    error = digests.error();
+  } else if (ArtifactId{digests->sha256} != id || digests->md5.hex() != record->meta.md5_hex ||
+             digests->size != record->meta.size) {
+    error = Error::of(id.str(), "downloaded file failed whole-file verification (SHA-256/MD5)");
+  }
+  if (error) {
+    SHOAL_LOG(Error) << error->message << "; discarding it";
+    swarm_->Remove(id);
+    (void)index_.Remove(id);
+    std::error_code ec;
+    fs::remove(object, ec);
+    Finish(id, error);
+    co_return;
+  }
+  record->verified = true;
+  record->mtime_ns = FileMtimeNs(object);
+  if (auto s = index_.Put(*record); !s) {
+    Finish(id, s.error());
+    co_return;
+  }
+  SHOAL_LOG(Info) << id.str() << ": verified (sha256 and md5 " << record->meta.md5_hex << ")";
+  Finish(id, std::nullopt);
+}
+
+void Fetcher::Finish(const ArtifactId& id, std::optional<Error> error) {
+  auto it = downloads_.find(id);
+  if (it == downloads_.end()) return;
+  auto download = it->second;
+  download->finished = true;
+  download->error = std::move(error);
+  if (download->error) SHOAL_LOG(Warn) << id.str() << ": " << download->error->message;
+  for (auto& weak : download->waiters) {
+    if (auto waiter = weak.lock()) waiter->cancel();
+  }
+  download->waiters.clear();
+}
+
+void Fetcher::OnFailed(const ArtifactId& id, const Error& error) {
+  swarm_->Remove(id);
+  Finish(id, Error::of(id.str(), error.message));
+}
+
+void Fetcher::OnResumeData(const ArtifactId& id, std::vector<char> data) {
+  auto record = index_.Get(id);
+  if (!record || record->verified) return;
+  if (auto s = index_.PutResume(id, data); !s) SHOAL_LOG(Warn) << s.error().message;
+}
+
+void Fetcher::OnCorruptPiece(const ArtifactId& id, int) {
+  if (auto it = downloads_.find(id); it != downloads_.end()) ++it->second->corrupt_pieces;
+}
+
+}  // namespace shoal::node

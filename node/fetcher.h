@@ -1,0 +1,86 @@
+// The node's fetch engine: brings an artifact into the local cache through the swarm, verifies
+// it (every piece by libtorrent, then the whole file's SHA-256 and MD5), installs it atomically
+// inside the allowed roots, and keeps seeding it for the nodes that come later.
+//
+// Concurrent fetches of one artifact share one download. A download interrupted by a crash
+// resumes from libtorrent's resume data (saved every second) when the node restarts.
+#pragma once
+
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "core/artifact_index.h"
+#include "core/swarm.h"
+#include "node/origin_client.h"
+
+namespace shoal::node {
+
+struct FetchOutcome {
+  ArtifactMeta meta;
+  std::filesystem::path path;  // where it was installed, or the cache object if no dest
+  double seconds = 0;          // from request to verified (and installed)
+  uint64_t downloaded_bytes = 0;
+  bool from_cache = false;
+};
+
+// Awaited, so that a caller streaming progress to a socket applies back-pressure.
+using FetchProgress = std::function<boost::asio::awaitable<void>(const TransferStatus&)>;
+
+class Fetcher : public SwarmEvents {
+ public:
+  Fetcher(boost::asio::io_context& io, ArtifactIndex& index, OriginClient& origin,
+          std::vector<std::filesystem::path> allowed_roots);
+
+  // REQUIRES: called once, before Restore() and Fetch(). `swarm` must outlive the Fetcher.
+  void AttachSwarm(Swarm& swarm) { swarm_ = &swarm; }
+
+  // Puts the cache back into the swarm: verified objects are seeded (rehash-free if unchanged;
+  // changed ones are dropped), partial downloads resume.
+  void Restore();
+
+  // Fetches `id` and, if `dest` is not empty, installs it there with `mode`. `progress` is
+  // called about twice a second while downloading. Fails early (before any download) if `dest`
+  // is outside the allowed roots.
+  boost::asio::awaitable<Result<FetchOutcome>> Fetch(const ArtifactId& id, std::string dest,
+                                                     unsigned mode, FetchProgress progress);
+
+  std::function<void(int)> on_listening;  // BitTorrent port known
+
+  // SwarmEvents
+  void OnListening(int port) override;
+  void OnFinished(const ArtifactId& id) override;
+  void OnFailed(const ArtifactId& id, const Error& error) override;
+  void OnResumeData(const ArtifactId& id, std::vector<char> data) override;
+  void OnCorruptPiece(const ArtifactId& id, int piece) override;
+
+ private:
+  struct Download {
+    bool finished = false;
+    std::optional<Error> error;
+    bool verifying = false;
+    int corrupt_pieces = 0;
+    std::vector<std::weak_ptr<boost::asio::steady_timer>> waiters;
+  };
+  boost::asio::awaitable<void> Begin(ArtifactId id, std::shared_ptr<Download> download);
+  boost::asio::awaitable<void> Verify(ArtifactId id, std::shared_ptr<Download> download);
+  void Finish(const ArtifactId& id, std::optional<Error> error);
+  std::shared_ptr<Download> StartDownload(const ArtifactId& id);
+
+  boost::asio::io_context& io_;
+  ArtifactIndex& index_;
+  OriginClient& origin_;
+  std::vector<std::filesystem::path> allowed_roots_;
+  Swarm* swarm_ = nullptr;
+  std::map<ArtifactId, std::shared_ptr<Download>> downloads_;
+};
+
+}  // namespace shoal::node

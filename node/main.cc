@@ -1,0 +1,89 @@
+// shoal-node: the daemon on every server. Fetches artifacts through the swarm into its cache,
+// verifies and installs them, seeds them on to later nodes, and (when given a planner) runs the
+// planner's tasks.
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "core/frame_server.h"
+#include "core/log.h"
+#include "core/ready_file.h"
+#include "core/swarm.h"
+#include "node/fetcher.h"
+#include "node/node_service.h"
+#include "node/origin_client.h"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace shoal;
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoal-node: fetch, verify, install and seed artifacts; run the planner's tasks"};
+  std::string state_dir, name, origin, ready_file, bt_listen = "127.0.0.1:0";
+  std::vector<std::string> roots;
+  SwarmOptions swarm_options;
+  bool verbose = false;
+  app.add_option("--state-dir", state_dir, "cache, index and admin socket directory")->required();
+  app.add_option("--name", name, "this host's name")->required();
+  app.add_option("--origin", origin, "the seeder's origin API address (host:port)")->required();
+  app.add_option("--tracker", swarm_options.tracker_url, "tracker announce URL")->required();
+  app.add_option("--bt-listen", bt_listen, "BitTorrent listen address (host:port)");
+  app.add_option("--allow-root", roots, "directory under which artifacts may be installed");
+  app.add_option("--dc", swarm_options.dc, "datacenter");
+  app.add_option("--rack", swarm_options.rack, "rack");
+  app.add_option("--upload-limit", swarm_options.upload_limit, "bytes/s, 0 = unlimited");
+  app.add_option("--download-limit", swarm_options.download_limit, "bytes/s, 0 = unlimited");
+  app.add_option("--ready-file", ready_file, "written with addresses once serving");
+  app.add_flag("-v,--verbose", verbose);
+  CLI11_PARSE(app, argc, argv);
+  log::SetComponent("node " + name);
+  if (verbose) log::SetLevel(log::Level::kDebug);
+
+  asio::io_context io;
+  auto index = ArtifactIndex::Open(state_dir);
+  if (!index) {
+    SHOAL_LOG(Error) << index.error().message;
+    return 1;
+  }
+  fs::path admin_path = fs::path(state_dir) / "admin.sock";
+  auto admin = ListenUnix(io, admin_path);
+  if (!admin) {
+    SHOAL_LOG(Error) << admin.error().message;
+    return 1;
+  }
+  std::vector<fs::path> allowed_roots(roots.begin(), roots.end());
+  node::OriginClient origin_client(origin);
+  node::Fetcher fetcher(io, **index, origin_client, allowed_roots);
+  swarm_options.listen = bt_listen;
+  Swarm swarm(io, swarm_options, fetcher);
+  fetcher.AttachSwarm(swarm);
+  fetcher.Restore();
+  fetcher.on_listening = [&](int port) {
+    std::string bt_host = bt_listen.substr(0, bt_listen.rfind(':'));
+    SHOAL_LOG(Info) << "serving: BitTorrent " << bt_host << ":" << port << ", admin "
+                    << admin_path.string();
+    if (!ready_file.empty()) {
+      auto s = WriteReadyFile(ready_file, {{"bt", bt_host + ":" + std::to_string(port)},
+                                           {"admin", admin_path.string()}});
+      if (!s) SHOAL_LOG(Error) << s.error().message;
+    }
+  };
+
+  node::NodeService service(name, fetcher, **index, swarm);
+  asio::co_spawn(io,
+                 AcceptLoop<asio::local::stream_protocol>(
+                     *admin,
+                     [&](asio::local::stream_protocol::socket& s) { return service.Serve(s); }),
+                 asio::detached);
+  // Planner agent wiring goes here (control plane).
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](auto, int) {
+    swarm.SaveResumeData();
+    io.stop();
+  });
+  io.run();
+  SHOAL_LOG(Info) << "stopping";
+  return 0;
+}
