@@ -134,7 +134,7 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
   const char* begin = text.data() + colon + 1;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(begin, end, port);
-  if (ec != std::errc() || ptr != end || port == 0) return Error::of(text, "invalid port");
+  if (ec != std::errc() || ptr != end) return Error::of(text, "invalid port");
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);

@@ -1,0 +1,170 @@
+// The operator's requests (the `shoal` CLI, authenticated with an admin certificate whose CN
+// is the "who" of every audit entry): hosts, run, run status, logs, stats, join tokens, revoke.
+#include <capnp/message.h>
+
+#include "core/log.h"
+#include "planner/planner.h"
+
+namespace shoal::planner {
+namespace asio = boost::asio;
+
+namespace {
+constexpr size_t kLogPageBytes = 2u << 20;
+
+void Fail(capnp::MallocMessageBuilder& reply, const std::string& why) {
+  reply.initRoot<proto::CliReply>().initFailure().setMessage(why);
+}
+}  // namespace
+
+asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Identity id) {
+  const std::string who = id.cn;
+  for (;;) {
+    auto frame = co_await session->Receive();
+    if (!frame) break;
+    // Some replies wait for a durable commit; they reply from the commit's callback.
+    auto reply = std::make_shared<capnp::MallocMessageBuilder>();
+    bool deferred = false;
+    auto send = [session, reply] { (void)session->Send(*reply); };
+    auto handled = ReadSafely([&] {
+      auto req = (*frame)->Root<proto::CliRequest>();
+      switch (req.which()) {
+        case proto::CliRequest::HOSTS: {
+          auto& hosts = registry_.hosts();
+          auto list = reply->initRoot<proto::CliReply>().initHosts(hosts.size());
+          size_t i = 0;
+          for (auto& [name, h] : hosts) {
+            auto info = list[i++];
+            registry_.FillInfo(h, info);
+            auto stats = info.initLastStats(h.last_stats.size());
+            for (size_t k = 0; k < h.last_stats.size(); ++k) {
+              stats[k].setName(h.last_stats[k].first);
+              stats[k].setValue(h.last_stats[k].second);
+            }
+            auto problems = info.initProblems(h.problems.size());
+            size_t k = 0;
+            for (auto& [pname, what] : h.problems) problems.set(k++, pname + " " + what);
+          }
+          break;
+        }
+        case proto::CliRequest::RUN: {
+          auto run = StartRun(who, req.getRun(), send);
+          if (!run) {
+            Fail(*reply, run.error().message);
+          } else {
+            runs_.FillStatus(*runs_.FindRun(*run), false,
+                             reply->initRoot<proto::CliReply>().initRunStatus());
+            deferred = true;
+          }
+          break;
+        }
+        case proto::CliRequest::RUN_STATUS: {
+          Run* run = runs_.FindRun(req.getRunStatus().getRunId());
+          if (!run) {
+            Fail(*reply, "no such run");
+          } else {
+            runs_.FillStatus(*run, req.getRunStatus().getWithResults(),
+                             reply->initRoot<proto::CliReply>().initRunStatus());
+          }
+          break;
+        }
+        case proto::CliRequest::RUNS: {
+          auto& all = runs_.runs();
+          size_t n = std::min<size_t>(all.size(), 50);
+          auto list = reply->initRoot<proto::CliReply>().initRuns(n);
+          size_t i = 0;
+          for (auto it = all.rbegin(); it != all.rend() && i < n; ++it) {
+            runs_.FillStatus(it->second, false, list[i++]);
+          }
+          break;
+        }
+        case proto::CliRequest::LOGS: {
+          auto q = req.getLogs();
+          Run* run = runs_.FindRun(q.getRunId());
+          Task* task = nullptr;
+          if (run) {
+            for (uint64_t t : run->task_ids) {
+              Task* cand = runs_.FindTask(t);
+              if (cand && cand->host == std::string(q.getHost())) task = cand;
+            }
+          }
+          if (!task) {
+            Fail(*reply, "no task of that run on that host");
+            break;
+          }
+          bool more = false;
+          auto chunks = runs_.ReadOutput(task->id, q.getFromSeq(), kLogPageBytes, &more);
+          if (!chunks) {
+            Fail(*reply, chunks.error().message);
+            break;
+          }
+          auto logs = reply->initRoot<proto::CliReply>().initLogs();
+          auto list = logs.initChunks(chunks->size());
+          uint64_t next = q.getFromSeq();
+          for (size_t i = 0; i < chunks->size(); ++i) {
+            auto& c = (*chunks)[i];
+            list[i].setStream(c.stream);
+            list[i].setSeq(c.seq);
+            list[i].setData(capnp::Data::Reader(
+                reinterpret_cast<const kj::byte*>(c.data.data()), c.data.size()));
+            next = c.seq + 1;
+          }
+          logs.setNextSeq(next);
+          logs.setMore(more);
+          break;
+        }
+        case proto::CliRequest::STATS: {
+          std::string host = req.getStats();
+          if (!registry_.Find(host)) {
+            Fail(*reply, "unknown host " + host);
+            break;
+          }
+          auto recent = stats_.Recent(host);
+          if (!recent) {
+            Fail(*reply, recent.error().message);
+            break;
+          }
+          auto list = reply->initRoot<proto::CliReply>().initStats(recent->size());
+          for (size_t i = 0; i < recent->size(); ++i) {
+            auto f = FromBytes((*recent)[i]);
+            if (f) list.setWithCaveats(i, (*f)->Root<proto::StatsReport>());
+          }
+          break;
+        }
+        case proto::CliRequest::JOIN_TOKEN: {
+          auto q = req.getJoinToken();
+          audit_.Record(who, "join-token", "uses=" + std::to_string(q.getUses()) +
+                                               " ttl=" + std::to_string(q.getTtlSeconds()) + "s");
+          join_.CreateToken(q.getTtlSeconds(), q.getUses(), [reply, send](Result<std::string> t) {
+            if (t) {
+              reply->initRoot<proto::CliReply>().setToken(*t);
+            } else {
+              Fail(*reply, t.error().message);
+            }
+            send();
+          });
+          deferred = true;
+          break;
+        }
+        case proto::CliRequest::REVOKE: {
+          std::string name = req.getRevoke();
+          audit_.Record(who, "revoke", name);
+          reply->initRoot<proto::CliReply>().setOk();
+          join_.Revoke(name, send);
+          if (Host* h = registry_.Find(name); h && h->session) h->session->Close();
+          deferred = true;
+          break;
+        }
+        default:
+          Fail(*reply, "unknown request");
+      }
+      return true;
+    });
+    if (!handled) {
+      SHOAL_LOG(Warn) << "dropping admin " << who << ": " << handled.error().message;
+      break;
+    }
+    if (!deferred) send();
+  }
+}
+
+}  // namespace shoal::planner

@@ -1,0 +1,144 @@
+// Fan-out and results: starting a run on the selected hosts, sending tasks, taking in the
+// nodes' outbox messages (output chunks and results) with de-duplication, and acknowledging
+// them once durable.
+#include <capnp/message.h>
+
+#include "core/log.h"
+#include "planner/planner.h"
+
+namespace shoal::planner {
+
+void Planner::SendAck(Host& host) {
+  if (!host.session) return;
+  capnp::MallocMessageBuilder message;
+  message.initRoot<proto::PlannerMessage>().setAck(host.acked_seq);
+  (void)host.session->Send(message);
+}
+
+void Planner::HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope) {
+  uint64_t seq = envelope.getSeq();
+  if (seq <= host.received_seq) {
+    // A resend of something already taken in: ack again once it is durable.
+    if (seq <= host.acked_seq) SendAck(host);
+    return;
+  }
+  host.received_seq = seq;
+  auto payload = envelope.getPayload();
+  auto frame = FromBytes(std::string_view(reinterpret_cast<const char*>(payload.begin()),
+                                          payload.size()));
+  if (frame) {
+    auto read = ReadSafely([&] {
+      auto m = (*frame)->Root<proto::OutboxMessage>();
+      if (m.isOutput()) {
+        auto o = m.getOutput();
+        runs_.RecordOutput(o.getTaskId(), o.getStream(), o.getSeq(), o.getData());
+      } else if (m.isResult()) {
+        runs_.RecordResult(m.getResult().getTaskId(), m.getResult());
+      }
+      return true;
+    });
+    if (!read) SHOAL_LOG(Warn) << host.name << ": dropping malformed outbox entry " << seq;
+  } else {
+    SHOAL_LOG(Warn) << host.name << ": dropping undecodable outbox entry " << seq;
+  }
+  std::string name = host.name;
+  store_->Write(
+      [this, name, seq](lmdb::Txn& txn) {
+        return txn.Put(store_->dbs().acked, name, lmdb::EncodeU64Key(seq));
+      },
+      [this, &host, seq] {
+        if (seq > host.acked_seq) host.acked_seq = seq;
+        // One ack per host per commit: the write of its latest message sends it.
+        if (seq == host.received_seq) SendAck(host);
+      });
+}
+
+Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Reader request,
+                                   std::function<void()> on_durable) {
+  std::vector<std::string> targets;
+  for (auto t : request.getTargets()) targets.emplace_back(t);
+  if (targets.empty()) return Error{"no targets: use --on HOST|GROUP|key=value|all"};
+  auto task = request.getTask();
+  std::string interp = task.getInterpreter();
+  if (interp.empty()) interp = "sh";
+  if (interp != "sh" && interp != "bash" && interp != "python3" && interp != "exec") {
+    return Error::of(interp, "unknown interpreter (sh, bash, python3, exec)");
+  }
+  if (task.getBody().size() == 0 && task.getStoredScript().size() == 0) {
+    return Error{"nothing to run: give a script body or a stored script"};
+  }
+  auto hosts = registry_.Select(targets);
+  if (!hosts) return hosts.error();
+  capnp::MallocMessageBuilder spec;
+  spec.setRoot(task);
+  auto root = spec.getRoot<proto::TaskSpec>();
+  root.setInterpreter(interp);
+  root.setTaskId(0);
+  root.setRunId(0);
+  std::vector<std::string> names;
+  for (Host* h : *hosts) names.push_back(h->name);
+  Run& run = runs_.Create(who, targets, ToBytes(spec), names);
+  std::string command = run.command.substr(0, 200);
+  audit_.Record(who, "run", "run " + std::to_string(run.id) + " on " +
+                                std::to_string(names.size()) + " hosts (" + targets[0] +
+                                (targets.size() > 1 ? ",..." : "") + "): " + command);
+  uint64_t run_id = run.id;
+  // Tasks go out only once the run is durable: a result never arrives for a run we could lose.
+  store_->Write([](lmdb::Txn&) { return Status::Ok(); },
+                [this, run_id, on_durable = std::move(on_durable)] {
+                  Run* r = runs_.FindRun(run_id);
+                  if (r) SendTasks(*r, r->task_ids);
+                  if (on_durable) on_durable();
+                });
+  return run_id;
+}
+
+void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
+  auto spec = FromBytes(run.spec);
+  if (!spec) return;
+  auto sent = ReadSafely([&] {
+    auto tmpl = (*spec)->Root<proto::TaskSpec>();
+    for (uint64_t id : task_ids) {
+      Task* t = runs_.FindTask(id);
+      if (!t || t->done) continue;
+      Host* h = registry_.Find(t->host);
+      if (!h || !h->session || !h->online) {
+        capnp::MallocMessageBuilder result;
+        auto r = result.initRoot<proto::TaskResult>();
+        r.setTaskId(id);
+        r.setEnd(proto::TaskEnd::OFFLINE);
+        r.setError("host offline when the run started");
+        r.setEndedMs(NowMs());
+        runs_.RecordResult(id, r.asReader());
+        continue;
+      }
+      capnp::MallocMessageBuilder message;
+      auto task = message.initRoot<proto::PlannerMessage>().initTask();
+      task.setTaskId(id);
+      task.setRunId(run.id);
+      task.setBody(tmpl.getBody());
+      task.setStoredScript(tmpl.getStoredScript());
+      task.setInterpreter(tmpl.getInterpreter());
+      task.setArgs(tmpl.getArgs());
+      task.setRunAs(tmpl.getRunAs());
+      task.setWorkingDir(tmpl.getWorkingDir());
+      task.setEnv(tmpl.getEnv());
+      task.setTimeoutMs(tmpl.getTimeoutMs());
+      (void)h->session->Send(message);
+    }
+    return true;
+  });
+  if (!sent) SHOAL_LOG(Error) << "run " << run.id << ": bad task template";
+}
+
+void Planner::ResendUnfinished(Host& host) {
+  std::map<uint64_t, std::vector<uint64_t>> by_run;
+  for (uint64_t id : runs_.Unfinished(host.name)) {
+    if (Task* t = runs_.FindTask(id)) by_run[t->run_id].push_back(id);
+  }
+  for (auto& [run_id, ids] : by_run) {
+    if (Run* r = runs_.FindRun(run_id)) SendTasks(*r, ids);
+  }
+}
+
+}  // namespace shoal::planner

@@ -1,0 +1,133 @@
+// shoal-planner: the control plane's central daemon.
+//   shoal-planner init  --state-dir DIR [--admin NAME]   create the CA and certificates
+//   shoal-planner serve --state-dir DIR [--listen HOST:PORT] [--ready-file F]
+//   shoal-planner revoke NAME --state-dir DIR            revoke a node (closes its session)
+//   shoal-planner issue-admin NAME --state-dir DIR --out PREFIX
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+
+#include "core/log.h"
+#include "core/net/control_client.h"
+#include "core/ready_file.h"
+#include "planner/planner.h"
+#include "proto/control.capnp.h"
+
+namespace {
+using namespace shoal;
+
+// A planner holds one descriptor per node: take every descriptor the hard limit allows.
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+int Serve(const std::string& state_dir, const std::string& listen, std::string ready_file,
+          uint32_t heartbeat_ms) {
+  RaiseFileLimit();
+  boost::asio::io_context io(1);
+  planner::Planner::Options options;
+  options.dir.root = state_dir;
+  options.listen = listen;
+  options.heartbeat_ms = heartbeat_ms;
+  options.offline_after_ms = heartbeat_ms * 3 + 1000;
+  auto p = planner::Planner::Open(io, options);
+  if (!p) {
+    std::cerr << "shoal-planner: " << p.error().message << "\n";
+    return 1;
+  }
+  auto ep = (*p)->Start();
+  if (!ep) {
+    std::cerr << "shoal-planner: " << ep.error().message << "\n";
+    return 1;
+  }
+  std::string address = ep->address().to_string() + ":" + std::to_string(ep->port());
+  if (ready_file.empty()) ready_file = options.dir.ready().string();
+  if (auto s = WriteReadyFile(ready_file, {{"address", address}, {"pid", std::to_string(getpid())}});
+      !s) {
+    std::cerr << "shoal-planner: " << s.error().message << "\n";
+    return 1;
+  }
+  SHOAL_LOG(Info) << "listening on " << address;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    (*p)->Stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+int Revoke(const std::string& state_dir, const std::string& name) {
+  auto config = net::ResolveClientConfig(state_dir, "");
+  if (!config) {
+    std::cerr << "shoal-planner: " << config.error().message << "\n";
+    return 1;
+  }
+  auto client = net::ControlClient::Connect(*config);
+  if (!client) {
+    std::cerr << "shoal-planner: " << client.error().message << "\n";
+    return 1;
+  }
+  capnp::MallocMessageBuilder request;
+  request.initRoot<proto::CliRequest>().setRevoke(name);
+  auto reply = (*client)->Call(request);
+  if (!reply) {
+    std::cerr << "shoal-planner: " << reply.error().message << "\n";
+    return 1;
+  }
+  std::cout << "revoked " << name << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  shoal::log::SetComponent("planner");
+  CLI::App app{"shoal-planner: central dispatch for Shoal nodes"};
+  app.require_subcommand(1);
+  std::string state_dir, listen = "127.0.0.1:7400", ready_file, admin = "admin", name, out;
+  uint32_t heartbeat_ms = 5000;
+
+  auto* init = app.add_subcommand("init", "create the fleet CA, planner and admin certificates");
+  init->add_option("--state-dir", state_dir)->required();
+  init->add_option("--admin", admin, "CN of the first admin certificate");
+  init->callback([&] {
+    planner::StateDir dir{state_dir};
+    if (auto s = planner::InitStateDir(dir, admin); !s) {
+      std::cerr << "shoal-planner init: " << s.error().message << "\n";
+      std::exit(1);
+    }
+    std::cout << "initialised " << state_dir << "\n";
+  });
+
+  auto* serve = app.add_subcommand("serve", "run the planner");
+  serve->add_option("--state-dir", state_dir)->required();
+  serve->add_option("--listen", listen, "HOST:PORT (port 0: any)");
+  serve->add_option("--ready-file", ready_file, "default: STATE_DIR/planner.ready");
+  serve->add_option("--heartbeat-ms", heartbeat_ms, "node heartbeat interval");
+  serve->callback([&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms)); });
+
+  auto* revoke = app.add_subcommand("revoke", "revoke a node's certificate by name");
+  revoke->add_option("name", name)->required();
+  revoke->add_option("--state-dir", state_dir)->required();
+  revoke->callback([&] { std::exit(Revoke(state_dir, name)); });
+
+  auto* issue = app.add_subcommand("issue-admin", "issue another operator certificate");
+  issue->add_option("name", name)->required();
+  issue->add_option("--state-dir", state_dir)->required();
+  issue->add_option("--out", out, "writes OUT.crt and OUT.key")->required();
+  issue->callback([&] {
+    if (auto s = planner::IssueAdminCert(planner::StateDir{state_dir}, name, out); !s) {
+      std::cerr << "shoal-planner: " << s.error().message << "\n";
+      std::exit(1);
+    }
+  });
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

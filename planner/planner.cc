@@ -1,0 +1,147 @@
+#include "planner/planner.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.h"
+
+namespace shoal::planner {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options options) {
+  const StateDir& dir = options.dir;
+  auto ca_crt = net::ReadTextFile(dir.ca_crt());
+  auto ca_key = net::ReadTextFile(dir.ca_key());
+  auto crt = net::ReadTextFile(dir.planner_crt());
+  auto key = net::ReadTextFile(dir.planner_key());
+  for (auto* r : {&ca_crt, &ca_key, &crt, &key}) {
+    if (!*r) return Error{r->error().message + " (run `shoal-planner init` first)"};
+  }
+  auto ca = net::CertAuthority::Load(*ca_crt, *ca_key);
+  if (!ca) return ca.error();
+  auto store = Store::Open(dir.db(), io);
+  if (!store) return store.error();
+  std::unique_ptr<Planner> p(
+      new Planner(io, std::move(options), std::move(*store), JoinService(**store, std::move(*ca))));
+  for (auto s : {p->join_.Load(), p->registry_.Load(), p->runs_.Load()}) {
+    if (!s) return s.error();
+  }
+  Planner* self = p.get();
+  auto tls = net::TlsContext::Server(*ca_crt, *crt, *key, [self](const net::Identity& id) {
+    return self->join_.IsRevoked(id);
+  });
+  if (!tls) return tls.error();
+  p->tls_ = std::move(*tls);
+  SHOAL_LOG(Info) << "planner state: " << p->registry_.hosts().size() << " hosts, "
+                  << p->runs_.runs().size() << " runs";
+  return p;
+}
+
+Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> store,
+                 JoinService join)
+    : io_(io),
+      options_(std::move(options)),
+      store_(std::move(store)),
+      join_(std::move(join)),
+      registry_(*store_),
+      runs_(*store_),
+      stats_(*store_),
+      audit_(*store_),
+      sweep_timer_(io) {}
+
+Result<tcp::endpoint> Planner::Start() {
+  auto hp = net::ParseHostPort(options_.listen);
+  if (!hp) return hp.error();
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(hp->first, ec);
+  if (ec) return Error::of(hp->first, "not an IP address");
+  tcp::endpoint ep(address, hp->second);
+  acceptor_.emplace(io_);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(4096, ec);
+  if (ec) return Error::of(options_.listen, ec.message());
+  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+  ScheduleSweep();
+  return acceptor_->local_endpoint();
+}
+
+void Planner::Stop() {
+  stopping_ = true;
+  boost::system::error_code ec;
+  if (acceptor_) acceptor_->close(ec);
+  sweep_timer_.cancel();
+  for (auto& s : sessions_) s->Close();
+  (void)store_->Flush();
+}
+
+void Planner::ScheduleSweep() {
+  sweep_timer_.expires_after(std::chrono::milliseconds(options_.heartbeat_ms));
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    registry_.Sweep(options_.offline_after_ms);
+    ScheduleSweep();
+  });
+}
+
+asio::awaitable<void> Planner::AcceptLoop() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      SHOAL_LOG(Warn) << "accept: " << ec.message();
+      // Out of descriptors: back off briefly instead of spinning.
+      asio::steady_timer t(io_, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+  }
+}
+
+std::shared_ptr<asio::steady_timer> Planner::Deadline(const net::FramedSessionPtr& session,
+                                                      uint32_t ms) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(ms));
+  timer->async_wait([weak = std::weak_ptr<net::FramedSession>(session)](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto s = weak.lock()) {
+      SHOAL_LOG(Warn) << "dropping " << s->stream().RemoteAddress() << ": too slow to handshake";
+      s->Close();
+    }
+  });
+  return timer;
+}
+
+asio::awaitable<void> Planner::Serve(tcp::socket socket) {
+  auto stream = std::make_unique<net::TlsStream>(std::move(socket), *tls_,
+                                                 net::TlsStream::Side::kServer);
+  auto session = std::make_shared<net::FramedSession>(std::move(stream), kMaxInboundFrame);
+  std::string peer = session->stream().RemoteAddress();
+  sessions_.insert(session);
+  auto deadline = Deadline(session, options_.handshake_timeout_ms);
+  auto hs = co_await session->stream().Handshake();
+  deadline->cancel();
+  if (!hs) {
+    SHOAL_LOG(Warn) << "TLS handshake with " << peer << " failed: " << hs.error().message;
+  } else if (X509* cert = session->stream().PeerCertificate(); !cert) {
+    co_await ServeJoin(session);
+  } else {
+    net::Identity id = net::IdentityOf(cert);
+    if (id.ou == net::kRoleNode) {
+      co_await ServeNode(session, id);
+    } else if (id.ou == net::kRoleAdmin) {
+      co_await ServeCli(session, id);
+    } else {
+      SHOAL_LOG(Warn) << "dropping " << peer << ": certificate role '" << id.ou << "' not served";
+    }
+  }
+  session->Close();
+  sessions_.erase(session);
+}
+
+}  // namespace shoal::planner

@@ -1,0 +1,89 @@
+// shoal-planner's core: accepts TLS connections and routes each by the client certificate's
+// role — none: join only; OU=node: a node's session; OU=admin: an operator's CLI requests —
+// and wires the registry, runs, stats, audit and joins together. Single-threaded: everything
+// runs on one io_context thread, so no state here needs a lock.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/net/framed_session.h"
+#include "core/net/tls_context.h"
+#include "planner/audit.h"
+#include "planner/credentials.h"
+#include "planner/join.h"
+#include "planner/registry.h"
+#include "planner/run_store.h"
+#include "planner/stats_store.h"
+#include "planner/store.h"
+
+namespace shoal::planner {
+
+// Frames a peer may send us. Output chunks are <= 64 KiB; scripts up to a few MiB.
+inline constexpr uint32_t kMaxInboundFrame = 4u << 20;
+
+class Planner {
+ public:
+  struct Options {
+    StateDir dir;
+    std::string listen = "127.0.0.1:0";
+    uint32_t heartbeat_ms = 5000;
+    uint32_t offline_after_ms = 16000;  // about three missed heartbeats
+    uint32_t handshake_timeout_ms = 10000;
+  };
+
+  static Result<std::unique_ptr<Planner>> Open(boost::asio::io_context& io, Options options);
+  // Binds and starts accepting. Returns the bound endpoint.
+  Result<boost::asio::ip::tcp::endpoint> Start();
+  // Stops accepting, closes every connection, commits pending state.
+  void Stop();
+
+  Registry& registry() { return registry_; }
+
+ private:
+  Planner(boost::asio::io_context& io, Options options, std::unique_ptr<Store> store,
+          JoinService join);
+
+  // planner.cc: connections
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+  void ScheduleSweep();
+  // Closes `session` unless Disarm()ed within `ms`: bounds handshakes and first frames.
+  std::shared_ptr<boost::asio::steady_timer> Deadline(const net::FramedSessionPtr& session,
+                                                      uint32_t ms);
+
+  // node_session.cc
+  boost::asio::awaitable<void> ServeJoin(net::FramedSessionPtr session);
+  boost::asio::awaitable<void> ServeNode(net::FramedSessionPtr session, net::Identity id);
+
+  // dispatcher.cc
+  void HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope);
+  Result<uint64_t> StartRun(const std::string& who, proto::RunRequest::Reader request,
+                            std::function<void()> on_durable);
+  void SendTasks(const Run& run, const std::vector<uint64_t>& task_ids);
+  void ResendUnfinished(Host& host);
+  void SendAck(Host& host);
+
+  // cli_session.cc
+  boost::asio::awaitable<void> ServeCli(net::FramedSessionPtr session, net::Identity id);
+
+  boost::asio::io_context& io_;
+  Options options_;
+  std::unique_ptr<Store> store_;
+  JoinService join_;
+  Registry registry_;
+  RunStore runs_;
+  StatsStore stats_;
+  Audit audit_;
+  std::shared_ptr<net::TlsContext> tls_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  boost::asio::steady_timer sweep_timer_;
+  std::set<net::FramedSessionPtr> sessions_;
+  bool stopping_ = false;
+};
+
+}  // namespace shoal::planner
