@@ -3,9 +3,11 @@
 // interpreters, accounts and policy refusals.
 #include "node/agent/task_runner.h"
 
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -93,7 +95,7 @@ TEST(TaskRunnerTest, StreamsMultiMegabyteBinaryStdoutAndStderrSeparatelyAndIntac
   shoal::testing::WriteRandomFile(dir / "err.bin", 3'000'001, 2);
   // Both streams at once, so the runner must drain them concurrently.
   auto c = RunTask(Script("cat \"$1\" & cat \"$2\" >&2; wait",
-                      {(dir / "out.bin").string(), (dir / "err.bin").string()}));
+                          {(dir / "out.bin").string(), (dir / "err.bin").string()}));
   ASSERT_TRUE(c.outcome);
   EXPECT_EQ(c.outcome->exit_code, 0);
   EXPECT_EQ(c.outcome->stdout_bytes, 5'000'000u);
@@ -112,8 +114,8 @@ TEST(TaskRunnerTest, KeepsNulBytesAndInvalidUtf8AndHonoursChunkSize) {
   TaskRunner::Options options;
   options.chunk_size = 7;
   auto c = RunTask(Script("printf 'a\\000b\\377\\376c\\000'; printf 'x\\000\\300y' >&2; "
-                      "head -c 100 /dev/zero"),
-               options);
+                          "head -c 100 /dev/zero"),
+                   options);
   EXPECT_EQ(c.out, std::string("a\0b\xff\xfe"
                                "c\0",
                                7) +
@@ -180,8 +182,8 @@ TEST(TaskRunnerTest, ProcessThatEscapedTheGroupCannotHoldTheTaskOpen) {
   TaskRunner::Options options;
   options.drain_limit = std::chrono::milliseconds(200);
   // setsid puts the sleeper in its own session, out of reach, still holding stdout.
-  auto c = RunTask(Script("setsid sleep 1000 & echo $! > \"$1\"; echo bye", {(dir / "pid").string()}),
-               options);
+  auto c = RunTask(
+      Script("setsid sleep 1000 & echo $! > \"$1\"; echo bye", {(dir / "pid").string()}), options);
   EXPECT_EQ(c.outcome->exit_code, 0);
   EXPECT_EQ(c.out, "bye\n");
   pid_t escaped = std::stoi(ReadFile(dir / "pid"));
@@ -365,6 +367,42 @@ TEST(TaskRunnerTest, RunsAsAnotherAccountWhenRoot) {
   EXPECT_EQ(c.outcome->exit_code, 0) << c.err;
   EXPECT_TRUE(c.out.starts_with("65534\n65534\nnobody\n")) << c.out;
   EXPECT_EQ(c.out.find("Groups:\t0"), std::string::npos) << "root's groups leaked: " << c.out;
+}
+
+TEST(TaskRunnerTest, ANonRootDaemonRunsTasksOnlyAsItself) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become a non-root daemon";
+  // A forked copy of this test drops to nobody and plays the non-root daemon; its exit code
+  // says which check failed.
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(10);
+    boost::asio::io_context io;
+    TaskRunner::Options options;
+    options.scratch_dir = "/tmp";
+    TaskRunner runner(io, options);
+    auto as_root = Script("true");
+    as_root.run_as = "root";
+    Status s = runner.Start(as_root, nullptr, nullptr);
+    if (s.ok()) _exit(11);
+    if (s.error().message.find("not root") == std::string::npos) _exit(12);
+    std::string out;
+    std::optional<TaskOutcome> outcome;
+    if (!runner
+             .Start(
+                 Script("id -u"),
+                 [&](TaskId, OutputStream, uint64_t, std::string_view b) { out.append(b); },
+                 [&](const TaskOutcome& o) { outcome = o; })
+             .ok()) {
+      _exit(13);
+    }
+    io.run_for(std::chrono::seconds(30));
+    _exit(outcome && outcome->exit_code == 0 && out == "65534\n" ? 0 : 14);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the _exit codes in the child above";
 }
 
 // ---- Policy ---------------------------------------------------------------------------------
