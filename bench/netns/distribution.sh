@@ -4,7 +4,7 @@
 #
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
 #                   [--methods "http aria2c shoal"] [--bin-dir build/bin] [--timeout-factor 20]
-#                   [--nice -10] [--results bench/results]
+#                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
@@ -16,6 +16,9 @@
 # --rate auto = 100mbit for N <= 16 and 50mbit above: at N=32 and 100 Mbit/s a 2-core machine
 # is CPU-bound, not network-bound (see NOTES-bench.md). Every case gets a fresh topology, a
 # link-goodput check g, and the bound T* = max(S/g, S/g, N*S/(g + N*g)) with u_seed = u = d = g.
+# --dcs K splits the nodes into K datacenters joined by shaped WAN links (topology.sh); the
+# bound then also includes S/w (every remote DC must receive S over its WAN link of goodput w =
+# wan rate x the measured link goodput factor), and the rate column reads "R,Kdc@W".
 # Rows are merged into bench/results/distribution.tsv (same method/N/rate/size replaced), then
 # report.py rewrites distribution.md and distribution.png.
 set -euo pipefail
@@ -31,6 +34,8 @@ methods="http aria2c shoal"
 bin_dir="$repo/build/bin"
 timeout_factor=20
 bench_nice=-10
+dcs=1
+wan_rate=""
 results="$repo/bench/results"
 while (($#)); do
   case $1 in
@@ -38,11 +43,13 @@ while (($#)); do
     --rate) rate_opt=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --methods) methods=$2; shift 2 ;;
-    --bin-dir) bin_dir=$(cd "$2" && pwd); shift 2 ;;
+    --bin-dir) bin_dir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --timeout-factor) timeout_factor=$2; shift 2 ;;
     --nice) bench_nice=$2; shift 2 ;;
+    --dcs) dcs=$2; shift 2 ;;
+    --wan-rate) wan_rate=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -123,7 +130,7 @@ background_cpu() {
 
 # record METHOD NOTE: one result row from the timed phase's measurements.
 record() {
-  local method=$1 note=$2 md5_ok=0 i times
+  local method=$1 note="$2; load $load1" md5_ok=0 i times
   for ((i = 1; i <= n; i++)); do
     [[ -f $work/node-$i/payload.bin ]] || continue
     [[ $(md5sum <"$work/node-$i/payload.bin" | cut -d' ' -f1) == "$md5" ]] && ((++md5_ok))
@@ -132,7 +139,8 @@ record() {
   local first median
   first=$(head -1 <<<"$times")
   median=$(awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }' <<<"$times")
-  awk -v OFS='\t' -v method="$method" -v n="$n" -v rate="$rate" -v size="$size" \
+  awk -v OFS='\t' -v method="$method" -v n="$n" -v rate="$rate_label" -v size="$size" \
+    -v wan="$wan_goodput" \
     -v s="$size_bytes" -v g="$goodput" -v nominal="$(rate_to_bytes "$rate")" \
     -v t0="$t0" -v t1="$t_end" -v ok="$md5_ok" -v done="$n_done" -v c0="$cpu0" -v c1="$cpu1" \
     -v p0="$cg0" -v p1="$cg1" -v hz="$hz" -v bg="$bg" -v first="${first:-}" \
@@ -140,6 +148,7 @@ record() {
       split(c0, a, " "); split(c1, b, " ")
       wall = t1 - t0
       tstar = s / g; if (n * s / (g + n * g) > tstar) tstar = n * s / (g + n * g)
+      if (wan > 0 && s / wan > tstar) tstar = s / wan
       gib = n * s / 2^30
       busy = (b[1] - a[1]) / hz; total = (b[2] - a[2]) / hz
       proc = (p1 - p0) / 1e9
@@ -182,8 +191,9 @@ end_timed() {
   cg1=$(cg_usage_ns)
 }
 reset_nodes() {
-  local i
-  for ((i = 0; i <= n; i++)); do kill_ns_procs "$(ns_name "$i")"; done
+  local i nss=()
+  for ((i = 0; i <= n; i++)); do nss+=("$(ns_name "$i")"); done
+  kill_ns_procs "${nss[@]}"
   for ((i = 1; i <= n; i++)); do rm -rf "$work/node-$i"; mkdir -p "$work/node-$i"; done
   client_pids=()
 }
@@ -199,15 +209,27 @@ md5=$(md5sum <"$work/origin/payload.bin" | cut -d' ' -f1)
 "$here/topology.sh" down
 for n in $nodes_list; do
   if [[ $rate_opt == auto ]]; then rate=$([[ $n -le 16 ]] && echo 100mbit || echo 50mbit); else rate=$rate_opt; fi
-  echo "== N=$n at $rate, S=$size"
-  "$here/topology.sh" up --nodes "$n" --rate "$rate"
+  rate_label=$rate
+  topo_dc_args=()
+  wan_goodput=0
+  if ((dcs > 1)); then
+    rate_label="$rate,${dcs}dc@$wan_rate"
+    topo_dc_args=(--dcs "$dcs" --wan-rate "$wan_rate")
+  fi
+  echo "== N=$n at $rate_label, S=$size"
+  "$here/topology.sh" up --nodes "$n" --rate "$rate" "${topo_dc_args[@]}"
   "$here/topology.sh" check --size 32M
   goodput=$(cat "$SHOAL_STATE_DIR/goodput-$rate")
+  if ((dcs > 1)); then
+    wan_goodput=$(awk -v g="$goodput" -v r="$(rate_to_bytes "$rate")" \
+      -v w="$(rate_to_bytes "$wan_rate")" 'BEGIN { printf "%d", w * g / r }')
+  fi
   timeout_s=$(awk -v f="$timeout_factor" -v n="$n" -v s="$size_bytes" -v g="$goodput" \
     'BEGIN { printf "%d", 60 + f * s / g * (n > 4 ? n / 4 : 1) }')
   for method in $methods; do
     reset_nodes
     bg=$(background_cpu)
+    load1=$(cut -d' ' -f1 /proc/loadavg)  # other users' run queue: swarm times suffer above ~2
     cg_new "$method-$n"
     "run_$method" || echo "  $method failed (exit $?)" >&2
     reset_nodes

@@ -80,15 +80,18 @@ tcp_listening() {
   nsx "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q .
 }
 
-# kill_ns_procs NS: TERM then KILL every process whose network namespace is NS.
+# kill_ns_procs NS...: TERM, then (after up to 2 s) KILL, every process whose network namespace
+# is one of NS. All namespaces at once: clients such as aria2c spend seconds in a graceful
+# shutdown (a last announce to a tracker that is already gone).
 kill_ns_procs() {
-  local ns=$1 pids
-  pids=$(ip netns pids "$ns" 2>/dev/null || true)
+  local pids ns
+  ns_pids() { for ns in "$@"; do ip netns pids "$ns" 2>/dev/null || true; done; }
+  pids=$(ns_pids "$@")
   [[ -z $pids ]] && return 0
   # shellcheck disable=SC2086
   kill -TERM $pids 2>/dev/null || true
   for _ in $(seq 1 40); do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    pids=$(ns_pids "$@")
     [[ -z $pids ]] && return 0
     sleep 0.05
   done

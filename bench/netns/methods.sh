@@ -89,7 +89,7 @@ run_shoal() {
   if ((${#missing[@]})); then
     echo "  shoal: binaries not built yet (missing in $bin_dir: ${missing[*]}): skipped"
     merge_row "$(printf 'shoal\t%s\t%s\t%s\t%.2f\t\t\t\t\t\t\t\t\t\t\t\t\tshoal binaries not built yet' \
-      "$n" "$rate" "$size" "$(awk -v g="$goodput" 'BEGIN { print g / 1e6 }')")"
+      "$n" "${rate_label:-$rate}" "$size" "$(awk -v g="$goodput" 'BEGIN { print g / 1e6 }')")"
     return 0
   fi
   local state="$work/state" i id

@@ -40,9 +40,11 @@ shape() { # shape NS DEV RATE
 }
 
 cmd_down() {
-  local ns
-  for ns in $(ip netns list | awk '{print $1}' | grep "^${SHOAL_NS_PREFIX}" || true); do
-    kill_ns_procs "$ns"
+  local ns all
+  all=$(ip netns list | awk '{print $1}' | grep "^${SHOAL_NS_PREFIX}" || true)
+  # shellcheck disable=SC2086
+  [[ -n $all ]] && kill_ns_procs $all
+  for ns in $all; do
     ip netns del "$ns" 2>/dev/null || true
   done
   # Nothing is created in the root namespace, but an older or foreign run might have: remove any
