@@ -79,8 +79,8 @@ TEST(TrackerLibtorrentTest, TwoSessionsFindEachOtherThroughOurTrackerAndDownload
   const lt::sha1_hash truncated = ti->info_hashes().get_best();
   const std::string hash(truncated.data(), truncated.size());
 
-  lt::session seeder(lt::session_params(LoopbackSettings()));
-  lt::session leecher(lt::session_params(LoopbackSettings()));
+  lt::session seeder{lt::session_params(LoopbackSettings())};
+  lt::session leecher{lt::session_params(LoopbackSettings())};
   auto add = [&](lt::session& s, const fs::path& save, const std::string& rack) {
     lt::add_torrent_params p;
     p.ti = ti;

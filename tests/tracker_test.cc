@@ -67,7 +67,7 @@ std::vector<uint16_t> AnnounceOk(const tcp::endpoint& ep, const Announce& a) {
   EXPECT_TRUE(d->ok) << reply.body;
   if (!d->ok) return {};
   EXPECT_EQ(d->node.dict_find_string_value("failure reason"), "") << reply.body;
-  auto peers = d->node.dict_find_string_value("peers");
+  std::string peers = d->node.dict_find_string_value("peers").to_string();
   EXPECT_EQ(peers.size() % 6, 0u);
   std::vector<uint16_t> ports;
   for (const auto& p : SplitCompact(peers)) {
