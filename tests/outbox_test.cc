@@ -92,6 +92,21 @@ TEST(OutboxTest, AppendsPendingInOrderAndAcksCumulatively) {
   EXPECT_NE(beyond.error().message.find("beyond the last issued 11"), std::string::npos);
 }
 
+TEST(OutboxTest, AppendBatchCommitsConsecutiveSeqsAtOnce) {
+  TempDir dir;
+  auto o = Open(dir.path());
+  ASSERT_EQ(*o.outbox->Append("a"), 1u);
+  EXPECT_EQ(*o.outbox->AppendBatch({}), 0u);
+  auto first = o.outbox->AppendBatch({"b", "c", std::string_view("\0d", 2)});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 2u);
+  EXPECT_EQ(*o.outbox->LastSeq(), 4u);
+  auto all = o.outbox->Pending(0, 10);
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[3].bytes, std::string("\0d", 2));
+  EXPECT_EQ(*o.outbox->Append("e"), 5u);
+}
+
 TEST(OutboxTest, SequenceContinuesAfterReopenEvenWhenEverythingWasAcked) {
   TempDir dir;
   {

@@ -57,6 +57,21 @@ Result<uint64_t> Outbox::AppendWith(std::string_view bytes,
   return seq;
 }
 
+Result<uint64_t> Outbox::AppendBatch(const std::vector<std::string_view>& messages) {
+  if (messages.empty()) return uint64_t{0};
+  auto txn = env_.BeginWrite();
+  if (!txn) return txn.error();
+  auto last = txn->Get(meta_, kLastSeqKey);
+  const uint64_t first = (last ? lmdb::DecodeU64Key(*last) : 0) + 1;
+  uint64_t seq = first;
+  for (std::string_view bytes : messages) {
+    if (auto s = txn->Put(entries_, lmdb::EncodeU64Key(seq++), bytes); !s) return s.error();
+  }
+  if (auto s = txn->Put(meta_, kLastSeqKey, lmdb::EncodeU64Key(seq - 1)); !s) return s.error();
+  if (auto s = txn->Commit(); !s) return s.error();
+  return first;
+}
+
 Result<std::vector<OutboxEntry>> Outbox::Pending(uint64_t from_seq, size_t max_count,
                                                  size_t max_bytes) const {
   auto txn = env_.BeginRead();

@@ -49,6 +49,11 @@ class Outbox {
   Result<uint64_t> AppendWith(std::string_view bytes,
                               const std::function<Status(lmdb::Txn&)>& also);
 
+  // Stores several messages in one durable commit (one fsync instead of one per message: a
+  // sender should batch what arrives together, e.g. the output chunks of one io_context turn).
+  // Returns the first one's seq; the others follow consecutively. An empty batch returns 0.
+  Result<uint64_t> AppendBatch(const std::vector<std::string_view>& messages);
+
   // Returns up to `max_count` stored entries with seq >= from_seq, in order, stopping early once
   // their bytes add up to `max_bytes` (but always at least one entry if any is stored).
   Result<std::vector<OutboxEntry>> Pending(uint64_t from_seq, size_t max_count,
