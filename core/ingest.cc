@@ -132,7 +132,13 @@ Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_
     return Error::of(
         where, "piece size " + std::to_string(piece_size) + " is not a power of two >= 16 KiB");
   }
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (options.buffers < 1 || options.buffer_size == 0 ||
+      options.buffer_size % kLeafBlockSize != 0) {
+    return Error::of(where, "buffer size must be a positive multiple of 16 KiB");
+  }
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then rejected below); it has
+  // no effect on reads from a regular file.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return Error::of(where, "cannot open: " + Errno(errno));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Error::of(where, "cannot stat: " + Errno(errno));

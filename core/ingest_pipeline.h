@@ -17,7 +17,8 @@ struct PipelineOptions {
   bool portable_sha256 = false;
 };
 
-// HashFile() with explicit options. REQUIRES: buffer_size is a multiple of 16 KiB.
+// HashFile() with explicit options; fails unless buffer_size is a multiple of 16 KiB and
+// buffers >= 1.
 Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_size,
                                    const ProgressFn& progress, const PipelineOptions& options);
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -310,6 +311,11 @@ TEST(IngestErrorsTest, MissingFileAndDirectoryNameThePath) {
   ASSERT_FALSE(directory.ok());
   EXPECT_NE(directory.error().message.find(dir.path().string()), std::string::npos);
   EXPECT_NE(directory.error().message.find("directory"), std::string::npos);
+  // A FIFO is refused at once (opening it must not wait for a writer).
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  auto fifo = HashFile(dir / "fifo");
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_NE(fifo.error().message.find("not a regular file"), std::string::npos);
 }
 
 TEST(IngestErrorsTest, RejectsBadPieceSizes) {
