@@ -159,6 +159,10 @@ record() {
     }' >"$work/row"
   if [[ $n_done -ne $n || $md5_ok -ne $n ]]; then
     sed -i "s/\t[^\t]*\$/\t${note:+$note; }INCOMPLETE: $n_done done, $md5_ok md5 ok/" "$work/row"
+    # Keep the failed case's logs: the work directory is deleted at exit.
+    local keep="/tmp/${SHOAL_NS_PREFIX}failed/$method-$n"
+    rm -rf "$keep" && mkdir -p "$keep" && cp "$work"/*.log "$keep"/ 2>/dev/null || true
+    echo "  logs kept in $keep" >&2
   fi
   merge_row "$(cat "$work/row")"
   awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",

@@ -25,6 +25,10 @@ def size_key(row):
     return (row["size"], int(row["N"]))
 
 
+def complete(row):
+    return "INCOMPLETE" not in row["note"]
+
+
 def markdown(rows):
     out = [
         "# Distribution benchmark results",
@@ -52,7 +56,8 @@ def markdown(rows):
             "| "
             + " | ".join(
                 [
-                    r["method"], r["N"], r["rate"], r["size"], r["goodput_MBps"], r["wall_s"],
+                    r["method"], r["N"], r["rate"], r["size"], r["goodput_MBps"],
+                    r["wall_s"] if complete(r) else f"failed after {r['wall_s']}",
                     r["Tstar_s"], r["ratio"], r["ratio_nominal"], r["first_s"], r["median_s"],
                     r["md5_ok"], cpu, r["machine_cpu_s_per_GiB"], r["proc_cpu_s"],
                     r["proc_cpu_s_per_GiB"], r["note"],
@@ -66,7 +71,8 @@ def markdown(rows):
 def plot(rows, png):
     sizes = sorted({r["size"] for r in rows})
     size = "128M" if "128M" in sizes else sizes[0]
-    rows = [r for r in rows if r["size"] == size and r["wall_s"]]
+    # Only complete runs are plotted: an incomplete run's "time" is when its clients gave up.
+    rows = [r for r in rows if r["size"] == size and r["wall_s"] and complete(r)]
     if not rows:
         return
     tmp = tempfile.mkdtemp(prefix="shoal-b-plot.")
@@ -98,6 +104,7 @@ set grid
 set xlabel 'nodes N'
 set logscale x 2
 set xtics ({', '.join(str(n) for n in sorted(bound))})
+set xrange [{min(bound) / 1.25}:{max(bound) * 1.25}]
 set ylabel 'time to all nodes done (s)'
 set logscale y
 plot {plots(2)}
