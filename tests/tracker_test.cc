@@ -2,6 +2,7 @@
 // topology-aware ordering, seeds-not-to-seeds, and hostile input answered without a crash.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <map>
@@ -335,6 +336,44 @@ TEST(TrackerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   auto raw = RawExchange(t.endpoint(), two);
   EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw;
   EXPECT_NE(raw.find("HTTP/1.1 404"), std::string::npos) << raw;
+}
+
+// Blocks until the peer closes `socket` (true) or `seconds` pass (false); sends nothing.
+bool ClosedByPeer(tcp::socket& socket, int seconds) {
+  timeval tv{seconds, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char c;
+  return ::recv(socket.native_handle(), &c, 1, 0) == 0;
+}
+
+TEST(TrackerTest, ClosesIdleConnections) {
+  TrackerProcess t({"--idle-timeout", "0.3"});
+  ASSERT_FALSE(t.ready().empty());
+  boost::asio::io_context io;
+  tcp::socket idle(io);
+  idle.connect(t.endpoint());
+  EXPECT_TRUE(ClosedByPeer(idle, 10));  // well under the default idle timeout (15 s)
+}
+
+TEST(TrackerTest, ConnectionCapShedsExtraConnectionsAndRecovers) {
+  TrackerProcess t({"--max-connections", "2", "--idle-timeout", "120"});
+  ASSERT_FALSE(t.ready().empty());
+  boost::asio::io_context io;
+  auto first = std::make_unique<tcp::socket>(io);
+  tcp::socket second(io), third(io);
+  first->connect(t.endpoint());
+  second.connect(t.endpoint());
+  third.connect(t.endpoint());  // accepted after the other two, over the cap: closed at once
+  EXPECT_TRUE(ClosedByPeer(third, 20));  // the idle timeout is far later
+  first.reset();                         // frees a slot once the tracker sees the close
+  const std::string scrape = "/scrape?info_hash=" + UrlEncodeAll(Id20("c", 1));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int status = 0;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    status = HttpGet(t.endpoint(), scrape).status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pace
+  }
+  EXPECT_EQ(status, 200);
 }
 
 TEST(TrackerTest, ExitsCleanlyOnSigterm) {

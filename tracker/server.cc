@@ -110,10 +110,11 @@ class TrackerServer::Impl {
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      if (live_.size() >= options_.max_connections) {
+      if (open_connections_ >= options_.max_connections) {
         socket.close(ec);  // shed load: the client retries at its next interval
         continue;
       }
+      ++open_connections_;  // counted here, not in Serve, so the cap holds for a burst
       asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
     }
   }
@@ -125,7 +126,10 @@ class TrackerServer::Impl {
     struct Unregister {
       Impl* self;
       uint64_t id;
-      ~Unregister() { self->live_.erase(id); }
+      ~Unregister() {
+        self->live_.erase(id);
+        --self->open_connections_;
+      }
     } unregister{this, id};
     try {
       co_await ServeRequests(stream);
@@ -187,6 +191,7 @@ class TrackerServer::Impl {
   asio::steady_timer expiry_timer_;
   TrackerService service_;
   std::map<uint64_t, beast::tcp_stream*> live_;  // open connections, closed by Stop()
+  size_t open_connections_ = 0;                  // accepted and not yet finished
   uint64_t next_id_ = 0;
   bool stopped_ = false;
 };
