@@ -6,7 +6,8 @@
 // start at multiples of 16 KiB), so with the x86 SHA extensions the message schedule is computed
 // once and the rounds of the two states are interleaved; the SHA-NI round instruction has more
 // latency than throughput, so the second state costs little (measured here: two digests at
-// ~1.24 GB/s of input against ~1.55 GB/s for one). Without SHA-NI, OpenSSL does both passes.
+// ~1.24 GB/s of input against ~1.55 GB/s for one; a whole HashFile of 1 GiB takes 2.7 CPU-s
+// instead of 3.15). Without SHA-NI, OpenSSL does both passes.
 #pragma once
 
 #include <openssl/evp.h>
