@@ -443,7 +443,7 @@ void TaskRunner::Task::Terminate(bool timed_out) {
   if (exited_ || terminating_) return;
   terminating_ = true;
   (timed_out ? outcome_.timed_out : outcome_.cancelled) = true;
-  ::kill(pid_, SIGTERM);  // the leader is not reaped yet, so the group id is still ours
+  ::kill(-pid_, SIGTERM);  // the leader is not reaped yet, so the group id is still ours
   kill_timer_.expires_after(spec_.kill_grace);
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec && self->runner_ && !self->exited_) ::kill(-self->pid_, SIGKILL);
@@ -453,7 +453,7 @@ void TaskRunner::Task::Terminate(bool timed_out) {
 void TaskRunner::Task::OnExit() {
   // Kill what is left of the group BEFORE reaping the leader: while the leader is a zombie its
   // pid (the group id) cannot be reused, so this signal reaches only this task's processes.
-  // mutated
+  ::kill(-pid_, SIGKILL);
   int status = 0;
   pid_t r;
   do {
