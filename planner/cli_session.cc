@@ -104,8 +104,8 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             auto& c = (*chunks)[i];
             list[i].setStream(c.stream);
             list[i].setSeq(c.seq);
-            list[i].setData(capnp::Data::Reader(
-                reinterpret_cast<const kj::byte*>(c.data.data()), c.data.size()));
+            list[i].setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(c.data.data()),
+                                                c.data.size()));
             next = c.seq + 1;
           }
           logs.setNextSeq(next);
@@ -132,8 +132,9 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
         }
         case proto::CliRequest::JOIN_TOKEN: {
           auto q = req.getJoinToken();
-          audit_.Record(who, "join-token", "uses=" + std::to_string(q.getUses()) +
-                                               " ttl=" + std::to_string(q.getTtlSeconds()) + "s");
+          audit_.Record(who, "join-token",
+                        "uses=" + std::to_string(q.getUses()) +
+                            " ttl=" + std::to_string(q.getTtlSeconds()) + "s");
           join_.CreateToken(q.getTtlSeconds(), q.getUses(), [reply, send](Result<std::string> t) {
             if (t) {
               reply->initRoot<proto::CliReply>().setToken(*t);

@@ -24,8 +24,8 @@ void Planner::HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope) {
   }
   host.received_seq = seq;
   auto payload = envelope.getPayload();
-  auto frame = FromBytes(std::string_view(reinterpret_cast<const char*>(payload.begin()),
-                                          payload.size()));
+  auto frame =
+      FromBytes(std::string_view(reinterpret_cast<const char*>(payload.begin()), payload.size()));
   if (frame) {
     auto read = ReadSafely([&] {
       auto m = (*frame)->Root<proto::OutboxMessage>();
@@ -79,9 +79,9 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
   for (Host* h : *hosts) names.push_back(h->name);
   Run& run = runs_.Create(who, targets, ToBytes(spec), names);
   std::string command = run.command.substr(0, 200);
-  audit_.Record(who, "run", "run " + std::to_string(run.id) + " on " +
-                                std::to_string(names.size()) + " hosts (" + targets[0] +
-                                (targets.size() > 1 ? ",..." : "") + "): " + command);
+  audit_.Record(who, "run",
+                "run " + std::to_string(run.id) + " on " + std::to_string(names.size()) +
+                    " hosts (" + targets[0] + (targets.size() > 1 ? ",..." : "") + "): " + command);
   uint64_t run_id = run.id;
   // Tasks go out only once the run is durable: a result never arrives for a run we could lose.
   store_->Write([](lmdb::Txn&) { return Status::Ok(); },

@@ -35,8 +35,9 @@ void JoinService::CreateToken(uint32_t ttl_seconds, uint32_t uses,
   std::string value = net::Sha256Hex(secret) + " " + std::to_string(expiry) + " " +
                       std::to_string(std::max<uint32_t>(uses, 1));
   std::string token = id + "." + secret + "." + ca_fingerprint();
-  store_.Write([this, id, value](lmdb::Txn& txn) { return txn.Put(store_.dbs().tokens, id, value); },
-               [done, token] { done(token); });
+  store_.Write(
+      [this, id, value](lmdb::Txn& txn) { return txn.Put(store_.dbs().tokens, id, value); },
+      [done, token] { done(token); });
 }
 
 Result<std::string> JoinService::Redeem(const std::string& token, const std::string& name,

@@ -48,7 +48,8 @@ int Serve(const std::string& state_dir, const std::string& listen, std::string r
   }
   std::string address = ep->address().to_string() + ":" + std::to_string(ep->port());
   if (ready_file.empty()) ready_file = options.dir.ready().string();
-  if (auto s = WriteReadyFile(ready_file, {{"address", address}, {"pid", std::to_string(getpid())}});
+  if (auto s =
+          WriteReadyFile(ready_file, {{"address", address}, {"pid", std::to_string(getpid())}});
       !s) {
     std::cerr << "shoal-planner: " << s.error().message << "\n";
     return 1;

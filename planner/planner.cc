@@ -30,9 +30,8 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
     if (!s) return s.error();
   }
   Planner* self = p.get();
-  auto tls = net::TlsContext::Server(*ca_crt, *crt, *key, [self](const net::Identity& id) {
-    return self->join_.IsRevoked(id);
-  });
+  auto tls = net::TlsContext::Server(
+      *ca_crt, *crt, *key, [self](const net::Identity& id) { return self->join_.IsRevoked(id); });
   if (!tls) return tls.error();
   p->tls_ = std::move(*tls);
   SHOAL_LOG(Info) << "planner state: " << p->registry_.hosts().size() << " hosts, "
@@ -91,7 +90,8 @@ void Planner::ScheduleSweep() {
 asio::awaitable<void> Planner::AcceptLoop() {
   while (!stopping_) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
       SHOAL_LOG(Warn) << "accept: " << ec.message();
@@ -107,7 +107,8 @@ asio::awaitable<void> Planner::AcceptLoop() {
 std::shared_ptr<asio::steady_timer> Planner::Deadline(const net::FramedSessionPtr& session,
                                                       uint32_t ms) {
   auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(ms));
-  timer->async_wait([weak = std::weak_ptr<net::FramedSession>(session)](boost::system::error_code ec) {
+  timer->async_wait([weak =
+                         std::weak_ptr<net::FramedSession>(session)](boost::system::error_code ec) {
     if (ec) return;
     if (auto s = weak.lock()) {
       SHOAL_LOG(Warn) << "dropping " << s->stream().RemoteAddress() << ": too slow to handshake";
@@ -118,8 +119,8 @@ std::shared_ptr<asio::steady_timer> Planner::Deadline(const net::FramedSessionPt
 }
 
 asio::awaitable<void> Planner::Serve(tcp::socket socket) {
-  auto stream = std::make_unique<net::TlsStream>(std::move(socket), *tls_,
-                                                 net::TlsStream::Side::kServer);
+  auto stream =
+      std::make_unique<net::TlsStream>(std::move(socket), *tls_, net::TlsStream::Side::kServer);
   auto session = std::make_shared<net::FramedSession>(std::move(stream), kMaxInboundFrame);
   std::string peer = session->stream().RemoteAddress();
   sessions_.insert(session);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>  // before asio: boost 1.74 awaitable.hpp needs std::exchange
 
 #include "core/net/framed_session.h"
 #include "core/net/tls_context.h"

@@ -101,8 +101,8 @@ Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, 
     (void)ReadSafely([&] {
       auto t = (*frame)->Root<proto::TaskSpec>();
       r.setTask(t);
-      run.command = t.getStoredScript().size() ? std::string(t.getStoredScript())
-                                               : std::string(t.getBody());
+      run.command =
+          t.getStoredScript().size() ? std::string(t.getStoredScript()) : std::string(t.getBody());
       return true;
     });
   }

@@ -23,9 +23,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir,
     return Status::Ok();
   };
   Dbs& d = store->dbs_;
-  for (auto [name, dbi] : {std::pair{"hosts", &d.hosts}, {"acked", &d.acked}, {"runs", &d.runs},
-                           {"tasks", &d.tasks}, {"output", &d.output}, {"audit", &d.audit},
-                           {"stats", &d.stats}, {"tokens", &d.tokens}, {"revoked", &d.revoked},
+  for (auto [name, dbi] : {std::pair{"hosts", &d.hosts},
+                           {"acked", &d.acked},
+                           {"runs", &d.runs},
+                           {"tasks", &d.tasks},
+                           {"output", &d.output},
+                           {"audit", &d.audit},
+                           {"stats", &d.stats},
+                           {"tokens", &d.tokens},
+                           {"revoked", &d.revoked},
                            {"meta", &d.meta}}) {
     if (auto s = open(name, *dbi); !s) return s.error();
   }

@@ -5,8 +5,9 @@
 // together cost a handful of fsyncs, and nothing is acknowledged before it is durable.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <capnp/message.h>
+
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <functional>
 #include <memory>

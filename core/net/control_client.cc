@@ -57,6 +57,13 @@ Result<ClientConfig> ResolveClientConfig(std::string planner_dir, std::string ad
   return config;
 }
 
+Result<std::unique_ptr<ControlClient>> ControlClient::Open(const std::string& planner_dir,
+                                                           const std::string& address) {
+  auto config = ResolveClientConfig(planner_dir, address);
+  if (!config) return config.error();
+  return Connect(*config);
+}
+
 Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const ClientConfig& config) {
   auto hp = ParseHostPort(config.address);
   if (!hp) return hp.error();
@@ -64,8 +71,8 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const ClientConfig
   auto tls = TlsContext::Client(config.ca_pem, config.cert_pem, config.key_pem);
   if (!tls) return tls.error();
   c->tls_ = std::move(*tls);
-  auto stream = RunToCompletion(
-      c->io_, ConnectTls(c->io_.get_executor(), hp->first, hp->second, *c->tls_));
+  auto stream =
+      RunToCompletion(c->io_, ConnectTls(c->io_.get_executor(), hp->first, hp->second, *c->tls_));
   if (!stream) return stream.error();
   if (auto s = RequirePeerRole(**stream, kRolePlanner); !s) return s.error();
   c->session_ = std::make_shared<FramedSession>(std::move(*stream), 1u << 30);

@@ -6,8 +6,9 @@
 // An explicit address (flag, or env SHOAL_PLANNER) overrides the ready file.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <capnp/message.h>
+
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ Result<ClientConfig> ResolveClientConfig(std::string planner_dir, std::string ad
 
 class ControlClient {
  public:
+  // ResolveClientConfig + Connect.
+  static Result<std::unique_ptr<ControlClient>> Open(const std::string& planner_dir,
+                                                     const std::string& address);
   static Result<std::unique_ptr<ControlClient>> Connect(const ClientConfig& config);
   // Sends `request` (a CliRequest) and waits for one reply frame (a CliReply).
   Result<std::unique_ptr<Frame>> Call(capnp::MessageBuilder& request);

@@ -17,8 +17,9 @@ void FramedSession::SendEncoded(std::string frame) {
   queue_.push_back(std::move(frame));
   if (!writing_) {
     writing_ = true;
-    asio::co_spawn(stream_->socket().get_executor(),
-                   [self = shared_from_this()]() { return self->WriteLoop(); }, asio::detached);
+    asio::co_spawn(
+        stream_->socket().get_executor(),
+        [self = shared_from_this()]() { return self->WriteLoop(); }, asio::detached);
   }
 }
 
@@ -42,6 +43,7 @@ asio::awaitable<void> FramedSession::WriteLoop() {
     }
   }
   writing_ = false;
+  if (!closed() && queue_.empty() && on_drained_) on_drained_();
 }
 
 asio::awaitable<Result<std::unique_ptr<Frame>>> FramedSession::Receive() {
@@ -55,6 +57,7 @@ asio::awaitable<Result<std::unique_ptr<Frame>>> FramedSession::Receive() {
 }
 
 void FramedSession::Close() {
+  on_drained_ = nullptr;  // may hold references back to the owner
   queue_.clear();
   queued_bytes_ = 0;
   stream_->Close();

@@ -7,11 +7,12 @@
 // to drop (Receive returns the reason); the session never throws on bad input.
 #pragma once
 
-#include <utility>  // before asio: boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio/awaitable.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>  // before asio: boost 1.74 awaitable.hpp needs std::exchange
 
 #include "core/framing.h"
 #include "core/net/tls_stream.h"
@@ -34,6 +35,8 @@ class FramedSession : public std::enable_shared_from_this<FramedSession> {
   bool closed() const { return stream_->closed(); }
   // Bytes queued but not yet handed to the socket: senders use it for flow control.
   size_t queued_bytes() const { return queued_bytes_; }
+  // Called (on the session's executor) each time the send queue becomes empty.
+  void OnDrained(std::function<void()> fn) { on_drained_ = std::move(fn); }
   TlsStream& stream() { return *stream_; }
 
  private:
@@ -44,6 +47,7 @@ class FramedSession : public std::enable_shared_from_this<FramedSession> {
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
+  std::function<void()> on_drained_;
 };
 
 using FramedSessionPtr = std::shared_ptr<FramedSession>;

@@ -73,8 +73,8 @@ int ServerVerify(int preverify_ok, X509_STORE_CTX* store) {
     return 0;
   }
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* self = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   Identity id = IdentityOf(X509_STORE_CTX_get_current_cert(store));
   if (self && self->IsRevoked(id)) {

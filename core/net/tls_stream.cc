@@ -27,9 +27,7 @@ TlsStream::TlsStream(tcp::socket socket, const TlsContext& ctx, Side side)
   }
 }
 
-TlsStream::~TlsStream() {
-  SSL_free(ssl_);
-}
+TlsStream::~TlsStream() { SSL_free(ssl_); }
 
 void TlsStream::Close() {
   if (closed_) return;
@@ -80,8 +78,7 @@ asio::awaitable<Status> TlsStream::ReadExact(void* data, size_t n) {
   size_t done = 0;
   while (done < n) {
     size_t got = 0;
-    auto r = co_await Drive(
-        [&] { return SSL_read_ex(ssl_, p + done, n - done, &got); }, "read");
+    auto r = co_await Drive([&] { return SSL_read_ex(ssl_, p + done, n - done, &got); }, "read");
     if (!r) co_return r.error();
     done += got;
   }

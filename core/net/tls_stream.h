@@ -12,13 +12,12 @@
 
 #include <openssl/ssl.h>
 
-#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
 
 #include "core/net/certs.h"
 #include "core/result.h"

@@ -4,6 +4,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
+#include <string>
+
+namespace capnp {
+class MessageBuilder;
+}
+namespace shoal {
+class Frame;
+}
+
 namespace shoal::cli {
 
 // Artifacts (issue: distribution).
@@ -11,5 +21,21 @@ void AddPutCommand(CLI::App& app);
 void AddFetchCommand(CLI::App& app);
 
 // Control plane (hosts, run, logs, stats, join-token) registers below this line.
+void AddHostsCommand(CLI::App& app);
+void AddRunCommand(CLI::App& app);
+void AddLogsCommand(CLI::App& app);
+void AddStatsCommand(CLI::App& app);
+void AddJoinTokenCommand(CLI::App& app);
+
+// Shared by the control-plane commands (defined in cmd_hosts.cc): where the planner is
+// (--planner-dir / SHOAL_PLANNER_DIR, --planner / SHOAL_PLANNER), and one request/reply call
+// whose reply is a proto::CliReply that is not a failure (else the program exits with 1).
+struct PlannerFlags {
+  std::string dir, address;
+};
+void AddPlannerFlags(CLI::App* command, PlannerFlags& flags);
+// Connects on first use (then reuses the connection) and performs one call; on any failure
+// prints it and exits with status 1. Returns the reply frame (root: proto::CliReply).
+std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuilder& request);
 
 }  // namespace shoal::cli

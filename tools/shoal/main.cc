@@ -9,6 +9,11 @@ int main(int argc, char** argv) {
   shoal::cli::AddPutCommand(app);
   shoal::cli::AddFetchCommand(app);
   // Control-plane commands register below this line.
+  shoal::cli::AddHostsCommand(app);
+  shoal::cli::AddRunCommand(app);
+  shoal::cli::AddLogsCommand(app);
+  shoal::cli::AddStatsCommand(app);
+  shoal::cli::AddJoinTokenCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
