@@ -33,7 +33,9 @@ boost::asio::awaitable<Result<std::unique_ptr<Frame>>> AsyncReadFrame(
 }
 
 template <typename Stream>
-boost::asio::awaitable<Status> AsyncWriteFrame(Stream& stream, const std::string& frame) {
+// Takes the frame by value: the coroutine owns its bytes across the suspension (a reference to a
+// temporary in a co_await expression is fragile under GCC 12).
+boost::asio::awaitable<Status> AsyncWriteFrame(Stream& stream, std::string frame) {
   namespace asio = boost::asio;
   boost::system::error_code ec;
   co_await asio::async_write(stream, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));

@@ -127,9 +127,11 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   if (auto status = swarm_->GetStatus(id)) outcome.downloaded_bytes = status->payload_downloaded;
   if (install_path) {
     fs::path object = outcome.path;
-    auto installed = co_await RunOnThread(io_, [object, path = *install_path, mode] {
+    // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
+    auto install = [object, path = *install_path, mode] {
       return InstallFileAtomically(object, path, mode);
-    });
+    };
+    auto installed = co_await RunOnThread(io_, std::move(install));
     if (!installed) co_return installed.error();
     outcome.path = *install_path;
   }
@@ -156,9 +158,8 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
   }
   fs::path object = index_.ObjectPath(id);
   int piece_size = static_cast<int>(record->meta.piece_size);
-  auto digests = co_await RunOnThread(io_, [object, piece_size] {
-    return HashFile(object, piece_size);
-  });
+  auto hash = [object, piece_size] { return HashFile(object, piece_size); };
+  auto digests = co_await RunOnThread(io_, std::move(hash));
   std::optional<Error> error;
   if (!digests) {
     error = digests.error();

@@ -41,7 +41,8 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
     if (!frame) {
       if (frame.error().message != "connection closed") {
         SHOAL_LOG(Warn) << "dropping admin client: " << frame.error().message;
-        co_await AsyncWriteFrame(socket, FailureReply(frame.error().message));
+        std::string failure = FailureReply(frame.error().message);
+        co_await AsyncWriteFrame(socket, std::move(failure));
       }
       co_return;
     }
@@ -56,7 +57,8 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
       return p;
     });
     if (!request) {
-      co_await AsyncWriteFrame(socket, FailureReply(request.error().message));
+      std::string failure = FailureReply(request.error().message);
+      co_await AsyncWriteFrame(socket, std::move(failure));
       co_return;
     }
     std::string reply;
@@ -67,18 +69,20 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
       } else if (request->mode > 07777) {
         reply = FailureReply("mode " + std::to_string(request->mode) + " is not a file mode");
       } else {
-        auto outcome = co_await fetcher_.Fetch(
-            *id, request->dest, request->mode & 07777,
-            [&](const TransferStatus& st) -> asio::awaitable<void> {
-              co_await AsyncWriteFrame(socket, Reply([&](proto::NodeReply::Builder r) {
+        // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
+        FetchProgress on_progress = [&](const TransferStatus& st) -> asio::awaitable<void> {
+              std::string frame = Reply([&](proto::NodeReply::Builder r) {
                 auto p = r.initProgress();
                 p.setPhase("download");
                 p.setDone(st.done);
                 p.setTotal(st.total);
                 p.setPeers(static_cast<uint32_t>(st.peers));
                 p.setRate(static_cast<uint64_t>(st.download_rate));
-              }));
-            });
+              });
+              co_await AsyncWriteFrame(socket, std::move(frame));
+            };
+        auto outcome = co_await fetcher_.Fetch(*id, request->dest, request->mode & 07777,
+                                               std::move(on_progress));
         if (!outcome) {
           reply = FailureReply(outcome.error().message);
         } else {
@@ -106,7 +110,7 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
     } else {
       reply = FailureReply("unknown request");
     }
-    if (!co_await AsyncWriteFrame(socket, reply)) co_return;
+    if (!co_await AsyncWriteFrame(socket, std::move(reply))) co_return;
   }
 }
 

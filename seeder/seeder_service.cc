@@ -50,7 +50,8 @@ asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
     if (!frame) {
       if (frame.error().message != "connection closed") {
         SHOAL_LOG(Warn) << "dropping client: " << frame.error().message;
-        co_await AsyncWriteFrame(socket, FailureReply(frame.error().message));
+        std::string failure = FailureReply(frame.error().message);
+        co_await AsyncWriteFrame(socket, std::move(failure));
       }
       co_return;
     }
@@ -66,7 +67,8 @@ asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
       return p;
     });
     if (!request) {
-      co_await AsyncWriteFrame(socket, FailureReply(request.error().message));
+      std::string failure = FailureReply(request.error().message);
+      co_await AsyncWriteFrame(socket, std::move(failure));
       co_return;
     }
     std::string reply;
@@ -105,7 +107,7 @@ asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
       default:
         reply = FailureReply("unknown request");
     }
-    if (!co_await AsyncWriteFrame(socket, reply)) co_return;
+    if (!co_await AsyncWriteFrame(socket, std::move(reply))) co_return;
   }
 }
 
@@ -137,26 +139,31 @@ asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path,
     boost::system::error_code ec;
     co_await job->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (job->finished) break;
-    co_await AsyncWriteFrame(socket, Reply([&](proto::SeederReply::Builder r) {
+    // Frames are named, not temporaries inside co_await: GCC 12 may destroy those twice.
+    std::string progress = Reply([&](proto::SeederReply::Builder r) {
       auto p = r.initProgress();
       p.setPhase("hash");
       p.setDone(job->done);
       p.setTotal(job->total);
-    }));
+    });
+    co_await AsyncWriteFrame(socket, std::move(progress));
   }
   if (!job->result->ok()) {
     SHOAL_LOG(Warn) << "put " << path << ": " << job->result->error().message;
-    co_await AsyncWriteFrame(socket, FailureReply(job->result->error().message));
+    std::string failure = FailureReply(job->result->error().message);
+    co_await AsyncWriteFrame(socket, std::move(failure));
     co_return;
   }
   const ArtifactMeta& meta = job->result->value();
   if (auto s = swarm_.Add(meta, store_.index().objects_dir(), Swarm::AddMode::kSeedTrusted); !s) {
-    co_await AsyncWriteFrame(socket, FailureReply(s.error().message));
+    std::string failure = FailureReply(s.error().message);
+    co_await AsyncWriteFrame(socket, std::move(failure));
     co_return;
   }
-  co_await AsyncWriteFrame(socket, Reply([&](proto::SeederReply::Builder r) {
+  std::string answer = Reply([&](proto::SeederReply::Builder r) {
     ToProto(meta, r.initArtifact(), /*with_torrent=*/false);
-  }));
+  });
+  co_await AsyncWriteFrame(socket, std::move(answer));
 }
 
 template asio::awaitable<void> SeederService::Serve(asio::ip::tcp::socket&, bool);
