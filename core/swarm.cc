@@ -81,10 +81,15 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   auto info = std::make_shared<lt::torrent_info>(
       lt::span<const char>(meta.torrent.data(), meta.torrent.size()), ec, lt::from_span);
   if (ec) return Error::of("torrent of " + meta.id.str(), ec.message());
-  if (info->num_files() != 1 || info->files().file_name(lt::file_index_t{0}) != meta.id.hex() ||
-      static_cast<uint64_t>(info->total_size()) != meta.size) {
+  // One real file named by its SHA-256 (libtorrent may add a tail pad file after it).
+  const lt::file_storage& files = info->files();
+  bool shape_ok = files.num_files() >= 1 &&
+                  files.file_name(lt::file_index_t{0}) == meta.id.hex() &&
+                  static_cast<uint64_t>(files.file_size(lt::file_index_t{0})) == meta.size;
+  for (lt::file_index_t i{1}; shape_ok && i < files.end_file(); ++i) shape_ok = files.pad_file_at(i);
+  if (!shape_ok) {
     return Error::of("torrent of " + meta.id.str(),
-                     "must hold exactly one file named by the artifact's SHA-256 and of its size");
+                     "must hold one file named by the artifact's SHA-256 and of its size");
   }
   p.ti = std::move(info);
   p.save_path = save_dir.string();

@@ -4,7 +4,8 @@
 #include <filesystem>
 
 #include "proto/node_local.capnp.h"
-#include "tools/shoal/admin_client.h"
+#include "core/admin_client.h"
+#include "tools/shoal/progress_line.h"
 #include "tools/shoal/commands.h"
 
 namespace shoal::cli {

@@ -1,0 +1,2 @@
+shoal_test(swarm_test swarm_test.cc)
+shoal_test(seeder_test seeder_test.cc)
