@@ -36,6 +36,8 @@ lt::settings_pack MakeSwarmSettings(const SwarmOptions& options) {
   // A request unanswered for 10 s on a datacenter network will not be answered: ask elsewhere
   // (the default, 60 s, stalls a download on a misbehaving peer for a minute).
   s.set_int(lt::settings_pack::request_timeout, 10);
+  // Reconnect to a dropped peer after 2 s, not 60: fleet peers are few and all needed.
+  s.set_int(lt::settings_pack::min_reconnect_time, 2);
   s.set_bool(lt::settings_pack::announce_to_all_trackers, true);
   // Ban a peer after its data fails a hash check; smart-ban identifies which peer sent it.
   s.set_bool(lt::settings_pack::use_parole_mode, true);
