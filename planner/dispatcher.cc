@@ -96,8 +96,16 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
 void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
   auto spec = FromBytes(run.spec);
   if (!spec) return;
+  // Copy the template out of its frame once: a frame's reader allows only a few traversals
+  // (amplification limit), and the template is read once per host.
+  capnp::MallocMessageBuilder tmpl_message;
+  auto copied = ReadSafely([&] {
+    tmpl_message.setRoot((*spec)->Root<proto::TaskSpec>());
+    return true;
+  });
+  if (!copied) return;
   auto sent = ReadSafely([&] {
-    auto tmpl = (*spec)->Root<proto::TaskSpec>();
+    auto tmpl = tmpl_message.getRoot<proto::TaskSpec>().asReader();
     for (uint64_t id : task_ids) {
       Task* t = runs_.FindTask(id);
       if (!t || t->done) continue;
