@@ -1,10 +1,17 @@
 // The control plane end to end: a real shoal-planner, real shoal-node-agent processes, the real
 // `shoal` CLI, on 127.0.0.1.
+#include <capnp/message.h>
 #include <signal.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <sstream>
 
+#include "core/net/framed_session.h"
+#include "core/net/tls_context.h"
+#include "proto/control.capnp.h"
 #include "tests/control_fixture.h"
 
 namespace shoal::testing {
@@ -198,6 +205,60 @@ TEST_F(ControlE2eTest, StatsAndNagiosPluginsReachThePlanner) {
   // The node's [exec] policy allows only sh.
   auto py = cp.Cli({"run", "print(1)", "-i", "python3", "--on", "n1"});
   EXPECT_NE(py.out.find("rejected"), std::string::npos) << py.out;
+}
+
+// Connects to the planner without a certificate, writes `bytes`, and reports whether the
+// planner closed the connection (reading until EOF or error).
+bool PlannerDropsUnauthenticated(const std::string& address, const std::string& bytes) {
+  namespace asio = boost::asio;
+  auto hp = net::ParseHostPort(address);
+  auto ctx = net::TlsContext::Join();
+  asio::io_context io;
+  bool dropped = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto stream = co_await net::ConnectTls(io.get_executor(), hp->first, hp->second, **ctx);
+        if (!stream.ok()) co_return;
+        (void)co_await (*stream)->WriteAll(bytes);
+        char buf[4096];
+        for (;;) {
+          auto s = co_await (*stream)->ReadExact(buf, 1);
+          if (!s.ok()) break;
+        }
+        dropped = true;
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(60));
+  return dropped;
+}
+
+TEST_F(ControlE2eTest, UnauthenticatedAndMalformedInputIsDroppedAndThePlannerCarriesOn) {
+  cp.StartPlanner();
+  capnp::MallocMessageBuilder hello;
+  hello.initRoot<proto::NodeMessage>().initHello().setName("intruder");
+  // No certificate: a hello is refused; only join is allowed.
+  EXPECT_TRUE(PlannerDropsUnauthenticated(cp.address(), *EncodeFrame(hello)));
+  // Oversize, misaligned and garbage frames.
+  EXPECT_TRUE(PlannerDropsUnauthenticated(cp.address(), std::string(4, '\xff') + "xxxx"));
+  EXPECT_TRUE(PlannerDropsUnauthenticated(cp.address(), std::string({'\x05', 0, 0, 0}) + "abcde"));
+  std::string garbage(4 + 256, '\xff');
+  garbage[0] = 0;
+  garbage[1] = 1;
+  garbage[2] = garbage[3] = 0;
+  EXPECT_TRUE(PlannerDropsUnauthenticated(cp.address(), garbage));
+  // A join with a made-up token gets nothing.
+  capnp::MallocMessageBuilder join;
+  auto j = join.initRoot<proto::NodeMessage>().initJoin();
+  j.setToken("0000.1111." + std::string(64, 'a'));
+  j.setName("intruder");
+  j.setCsrPem("junk");
+  EXPECT_TRUE(PlannerDropsUnauthenticated(cp.address(), *EncodeFrame(join)));
+  auto hosts = cp.Cli({"hosts"});
+  ASSERT_EQ(hosts.exit_code, 0) << hosts.err;
+  EXPECT_NE(hosts.out.find("0 hosts"), std::string::npos) << hosts.out;
+  cp.StartNode("n1");
+  EXPECT_EQ(cp.Cli({"run", "true", "--on", "n1"}).exit_code, 0);
 }
 
 }  // namespace
