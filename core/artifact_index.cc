@@ -1,9 +1,8 @@
 #include "core/artifact_index.h"
 
-#include <sys/stat.h>
-
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <sys/stat.h>
 
 #include "core/artifact_meta_codec.h"
 #include "core/framing.h"
@@ -112,7 +111,8 @@ std::optional<std::vector<char>> ArtifactIndex::GetResume(const ArtifactId& id) 
 Status ArtifactIndex::PutResume(const ArtifactId& id, const std::vector<char>& data) {
   auto txn = env_->BeginWrite();
   if (!txn) return txn.error();
-  if (auto s = txn->Put(resume_, id.hex(), std::string_view(data.data(), data.size())); !s) return s;
+  if (auto s = txn->Put(resume_, id.hex(), std::string_view(data.data(), data.size())); !s)
+    return s;
   return txn->Commit();
 }
 

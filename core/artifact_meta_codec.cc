@@ -13,8 +13,8 @@ void ToProto(const ArtifactMeta& meta, proto::ArtifactInfo::Builder out, bool wi
   out.setPieceSize(meta.piece_size);
   out.setInfoHash(meta.info_hash_hex);
   if (with_torrent) {
-    out.setTorrent(kj::arrayPtr(reinterpret_cast<const kj::byte*>(meta.torrent.data()),
-                                meta.torrent.size()));
+    out.setTorrent(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(meta.torrent.data()), meta.torrent.size()));
   }
 }
 

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <array>
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include "core/framing.h"
@@ -22,12 +22,14 @@ boost::asio::awaitable<Result<std::unique_ptr<Frame>>> AsyncReadFrame(
   namespace asio = boost::asio;
   boost::system::error_code ec;
   std::array<uint8_t, kFrameHeaderSize> header;
-  co_await asio::async_read(stream, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(stream, asio::buffer(header),
+                            asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Error{ec == asio::error::eof ? "connection closed" : ec.message()};
   auto size = ParseFrameHeader(header, max_size);
   if (!size) co_return size.error();
   std::vector<uint8_t> body(*size);
-  co_await asio::async_read(stream, asio::buffer(body), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_read(stream, asio::buffer(body),
+                            asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Error{"reading frame body: " + ec.message()};
   co_return Frame::Decode(body);
 }
@@ -38,7 +40,8 @@ template <typename Stream>
 boost::asio::awaitable<Status> AsyncWriteFrame(Stream& stream, std::string frame) {
   namespace asio = boost::asio;
   boost::system::error_code ec;
-  co_await asio::async_write(stream, asio::buffer(frame), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, asio::buffer(frame),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Error{"writing frame: " + ec.message()};
   co_return Status::Ok();
 }

@@ -13,7 +13,8 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& host_p
     return Error::of("address '" + host_port + "'", "want host:port");
   }
   std::string host = host_port.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const char* first = host_port.data() + colon + 1;
   const char* last = host_port.data() + host_port.size();

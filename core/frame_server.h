@@ -3,16 +3,15 @@
 // connection; the acceptor keeps serving.
 #pragma once
 
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
 #include <functional>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include "core/log.h"
 #include "core/result.h"
@@ -29,8 +28,8 @@ boost::asio::awaitable<void> AcceptLoop(typename Protocol::acceptor& acceptor,
   namespace asio = boost::asio;
   while (acceptor.is_open()) {
     boost::system::error_code ec;
-    typename Protocol::socket socket = co_await acceptor.async_accept(
-        asio::redirect_error(asio::use_awaitable, ec));
+    typename Protocol::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       SHOAL_LOG(Warn) << "accept: " << ec.message();

@@ -8,8 +8,8 @@ Result<std::string> EncodeFrame(capnp::MessageBuilder& message, uint32_t max_siz
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
   if (bytes.size() > max_size) {
-    return Error{"message of " + std::to_string(bytes.size()) + " bytes exceeds the frame limit of " +
-                 std::to_string(max_size)};
+    return Error{"message of " + std::to_string(bytes.size()) +
+                 " bytes exceeds the frame limit of " + std::to_string(max_size)};
   }
   std::string out(kFrameHeaderSize + bytes.size(), '\0');
   uint32_t n = static_cast<uint32_t>(bytes.size());

@@ -4,7 +4,9 @@
 
 namespace shoal::lmdb {
 namespace {
-Error LmdbError(const char* what, int rc) { return Error{std::string(what) + ": " + mdb_strerror(rc)}; }
+Error LmdbError(const char* what, int rc) {
+  return Error{std::string(what) + ": " + mdb_strerror(rc)};
+}
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 }  // namespace

@@ -32,7 +32,7 @@ class Line {
 }  // namespace shoal::log
 
 // Usage: SHOAL_LOG(Info) << "x=" << x;  The for-form is safe inside an unbraced if/else.
-#define SHOAL_LOG(level)                                                                    \
+#define SHOAL_LOG(level)                                                                           \
   for (bool shoal_log_once = ::shoal::log::Enabled(::shoal::log::Level::k##level); shoal_log_once; \
-       shoal_log_once = false)                                                             \
+       shoal_log_once = false)                                                                     \
   ::shoal::log::Line(::shoal::log::Level::k##level)

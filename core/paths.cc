@@ -24,8 +24,8 @@ bool IsWithin(const fs::path& path, const fs::path& root) {
 
 fs::path TempPathBeside(const fs::path& dest) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return dest.parent_path() / (".shoal-tmp-" + dest.filename().string() + "-" +
-                               std::to_string(rng() % 1000000000));
+  return dest.parent_path() /
+         (".shoal-tmp-" + dest.filename().string() + "-" + std::to_string(rng() % 1000000000));
 }
 
 Status FsyncDir(const fs::path& dir) {
@@ -93,8 +93,9 @@ Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsig
     while (remaining > 0) {
       ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(remaining), 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return n == 0 ? Error::of(source.string(), "shrank while copying")
-                                : Errno(dest, "copy_file_range");
+      if (n <= 0)
+        return n == 0 ? Error::of(source.string(), "shrank while copying")
+                      : Errno(dest, "copy_file_range");
       remaining -= n;
     }
     return Status::Ok();

@@ -18,8 +18,8 @@ Result<std::filesystem::path> ConfinePath(const std::filesystem::path& requested
 // Copies `source` to `dest` atomically: writes a temporary file beside `dest`, fsyncs it, sets
 // `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
 // whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).
-Status InstallFileAtomically(const std::filesystem::path& source,
-                             const std::filesystem::path& dest, unsigned mode = 0644);
+Status InstallFileAtomically(const std::filesystem::path& source, const std::filesystem::path& dest,
+                             unsigned mode = 0644);
 
 // Writes `contents` to `path` atomically (same protocol as above).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,

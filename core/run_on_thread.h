@@ -2,8 +2,6 @@
 // coroutine on its io_context with the result, so that the daemon's event loop never stalls.
 #pragma once
 
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 
 namespace shoal {
 

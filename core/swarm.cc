@@ -83,10 +83,10 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   if (ec) return Error::of("torrent of " + meta.id.str(), ec.message());
   // One real file named by its SHA-256 (libtorrent may add a tail pad file after it).
   const lt::file_storage& files = info->files();
-  bool shape_ok = files.num_files() >= 1 &&
-                  files.file_name(lt::file_index_t{0}) == meta.id.hex() &&
+  bool shape_ok = files.num_files() >= 1 && files.file_name(lt::file_index_t{0}) == meta.id.hex() &&
                   static_cast<uint64_t>(files.file_size(lt::file_index_t{0})) == meta.size;
-  for (lt::file_index_t i{1}; shape_ok && i < files.end_file(); ++i) shape_ok = files.pad_file_at(i);
+  for (lt::file_index_t i{1}; shape_ok && i < files.end_file(); ++i)
+    shape_ok = files.pad_file_at(i);
   if (!shape_ok) {
     return Error::of("torrent of " + meta.id.str(),
                      "must hold one file named by the artifact's SHA-256 and of its size");
@@ -175,7 +175,8 @@ void Swarm::PumpAlerts() {
     } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
       if (auto id = IdOf(f->handle)) events_.OnFinished(*id);
     } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {
-      if (auto id = IdOf(r->handle)) events_.OnResumeData(*id, lt::write_resume_data_buf(r->params));
+      if (auto id = IdOf(r->handle))
+        events_.OnResumeData(*id, lt::write_resume_data_buf(r->params));
     } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
       if (auto id = IdOf(hf->handle)) {
         SHOAL_LOG(Warn) << id->str() << ": piece " << static_cast<int>(hf->piece_index)

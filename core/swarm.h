@@ -6,8 +6,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <libtorrent/torrent_handle.hpp>
 #include <functional>
+#include <libtorrent/torrent_handle.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,15 +29,15 @@ struct SwarmOptions {
   std::string dc, rack;                // topology, for the tracker's peer ordering
   int upload_limit = 0;                // bytes/s for the whole session, 0 = unlimited
   int download_limit = 0;
-  bool origin = false;                 // the seeder: spend upload on pieces no one has yet
+  bool origin = false;  // the seeder: spend upload on pieces no one has yet
 };
 
 struct TransferStatus {
-  uint64_t done = 0, total = 0;      // verified bytes of the file
-  uint64_t payload_downloaded = 0;   // from peers, since this process added the torrent
-  uint64_t payload_uploaded = 0;     // to peers, since this process added the torrent
+  uint64_t done = 0, total = 0;     // verified bytes of the file
+  uint64_t payload_downloaded = 0;  // from peers, since this process added the torrent
+  uint64_t payload_uploaded = 0;    // to peers, since this process added the torrent
   int peers = 0;
-  int download_rate = 0;             // bytes/s
+  int download_rate = 0;  // bytes/s
   bool seeding = false;
 };
 
@@ -45,7 +45,7 @@ class SwarmEvents {
  public:
   virtual ~SwarmEvents() = default;
   virtual void OnListening(int port) = 0;
-  virtual void OnFinished(const ArtifactId& id) = 0;             // every piece verified
+  virtual void OnFinished(const ArtifactId& id) = 0;  // every piece verified
   virtual void OnFailed(const ArtifactId& id, const Error& error) = 0;
   virtual void OnResumeData(const ArtifactId& id, std::vector<char> data) = 0;
   virtual void OnCorruptPiece(const ArtifactId&, int /*piece*/) {}
@@ -58,9 +58,9 @@ class Swarm {
   ~Swarm();
 
   enum class AddMode {
-    kSeedTrusted,   // complete and known unchanged: seed without rehashing (checked lazily)
-    kSeedVerify,    // complete but unverified here: libtorrent hashes it before seeding
-    kDownload,      // partial or absent: fetch from the swarm (resume data if given)
+    kSeedTrusted,  // complete and known unchanged: seed without rehashing (checked lazily)
+    kSeedVerify,   // complete but unverified here: libtorrent hashes it before seeding
+    kDownload,     // partial or absent: fetch from the swarm (resume data if given)
   };
   // Adds the artifact's torrent; a no-op if it is already in the session.
   Status Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,

@@ -84,8 +84,8 @@ asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> do
     }
     meta = std::move(record.meta);
   }
-  if (auto s = swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload,
-                           index_.GetResume(id));
+  if (auto s =
+          swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload, index_.GetResume(id));
       !s) {
     Finish(id, s.error());
   }

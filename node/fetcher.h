@@ -6,8 +6,6 @@
 // resumes from libtorrent's resume data (saved every second) when the node restarts.
 #pragma once
 
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include "core/artifact_index.h"

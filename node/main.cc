@@ -71,11 +71,11 @@ int main(int argc, char** argv) {
   };
 
   node::NodeService service(name, fetcher, **index, swarm);
-  asio::co_spawn(io,
-                 AcceptLoop<asio::local::stream_protocol>(
-                     *admin,
-                     [&](asio::local::stream_protocol::socket& s) { return service.Serve(s); }),
-                 asio::detached);
+  asio::co_spawn(
+      io,
+      AcceptLoop<asio::local::stream_protocol>(
+          *admin, [&](asio::local::stream_protocol::socket& s) { return service.Serve(s); }),
+      asio::detached);
   // Planner agent wiring goes here (control plane).
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

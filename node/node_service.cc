@@ -5,6 +5,7 @@
 #include "core/artifact_meta_codec.h"
 #include "core/frame_io.h"
 #include "core/log.h"
+#include "core/reply_frame.h"
 #include "proto/node_local.capnp.h"
 
 namespace shoal::node {
@@ -15,17 +16,11 @@ constexpr uint32_t kMaxRequestFrame = 64 << 10;
 
 template <typename Fill>
 std::string Reply(Fill fill) {
-  capnp::MallocMessageBuilder builder;
-  fill(builder.initRoot<proto::NodeReply>());
-  auto frame = EncodeFrame(builder);
-  if (frame) return std::move(*frame);
-  capnp::MallocMessageBuilder fallback;
-  fallback.initRoot<proto::NodeReply>().initFailure().setMessage(frame.error().message);
-  return *EncodeFrame(fallback);
+  return ReplyFrame<proto::NodeReply>(fill);
 }
 
 std::string FailureReply(const std::string& message) {
-  return Reply([&](proto::NodeReply::Builder r) { r.initFailure().setMessage(message); });
+  return FailureFrame<proto::NodeReply>(message);
 }
 
 struct ParsedRequest {
@@ -71,16 +66,16 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
       } else {
         // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
         FetchProgress on_progress = [&](const TransferStatus& st) -> asio::awaitable<void> {
-              std::string frame = Reply([&](proto::NodeReply::Builder r) {
-                auto p = r.initProgress();
-                p.setPhase("download");
-                p.setDone(st.done);
-                p.setTotal(st.total);
-                p.setPeers(static_cast<uint32_t>(st.peers));
-                p.setRate(static_cast<uint64_t>(st.download_rate));
-              });
-              co_await AsyncWriteFrame(socket, std::move(frame));
-            };
+          std::string frame = Reply([&](proto::NodeReply::Builder r) {
+            auto p = r.initProgress();
+            p.setPhase("download");
+            p.setDone(st.done);
+            p.setTotal(st.total);
+            p.setPeers(static_cast<uint32_t>(st.peers));
+            p.setRate(static_cast<uint64_t>(st.download_rate));
+          });
+          co_await AsyncWriteFrame(socket, std::move(frame));
+        };
         auto outcome = co_await fetcher_.Fetch(*id, request->dest, request->mode & 07777,
                                                std::move(on_progress));
         if (!outcome) {

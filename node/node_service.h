@@ -1,11 +1,10 @@
 // The node's admin socket (owner-only Unix socket): `fetch` with streamed progress, `status`.
 #pragma once
 
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <string>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include "core/artifact_index.h"
 #include "core/swarm.h"

@@ -1,8 +1,9 @@
 #include "node/origin_client.h"
 
+#include <capnp/message.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <capnp/message.h>
 
 #include "core/artifact_meta_codec.h"
 #include "core/frame_io.h"
@@ -28,7 +29,8 @@ asio::awaitable<Result<ArtifactMeta>> OriginClient::Get(const ArtifactId& id) {
   builder.initRoot<proto::SeederRequest>().setGet(id.str());
   auto frame = EncodeFrame(builder);
   if (!frame) co_return frame.error();
-  if (auto s = co_await AsyncWriteFrame(socket, *frame); !s) co_return Error::of(where, s.error().message);
+  if (auto s = co_await AsyncWriteFrame(socket, *frame); !s)
+    co_return Error::of(where, s.error().message);
   auto reply = co_await AsyncReadFrame(socket);
   if (!reply) co_return Error::of(where, reply.error().message);
   auto meta = ReadSafely([&]() -> Result<ArtifactMeta> {

@@ -1,10 +1,9 @@
 // Looks artifacts up at the origin (the seeder's origin API): id -> metadata and torrent.
 #pragma once
 
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
 #include <string>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include "core/artifact_index.h"
 #include "core/result.h"

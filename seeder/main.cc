@@ -99,19 +99,18 @@ int main(int argc, char** argv) {
   };
 
   seeder::SeederService service(io, **store, swarm);
-  asio::co_spawn(io,
-                 AcceptLoop<asio::ip::tcp>(*origin,
-                                           [&](asio::ip::tcp::socket& s) {
-                                             return service.Serve(s, /*admin=*/false);
-                                           }),
-                 asio::detached);
-  asio::co_spawn(io,
-                 AcceptLoop<asio::local::stream_protocol>(
-                     *admin,
-                     [&](asio::local::stream_protocol::socket& s) {
-                       return service.Serve(s, /*admin=*/true);
-                     }),
-                 asio::detached);
+  asio::co_spawn(
+      io,
+      AcceptLoop<asio::ip::tcp>(
+          *origin, [&](asio::ip::tcp::socket& s) { return service.Serve(s, /*admin=*/false); }),
+      asio::detached);
+  asio::co_spawn(
+      io,
+      AcceptLoop<asio::local::stream_protocol>(*admin,
+                                               [&](asio::local::stream_protocol::socket& s) {
+                                                 return service.Serve(s, /*admin=*/true);
+                                               }),
+      asio::detached);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) { io.stop(); });
   io.run();

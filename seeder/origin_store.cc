@@ -54,8 +54,8 @@ Result<ArtifactMeta> OriginStore::Ingest(const fs::path& source, std::string nam
     return digests.error();
   }
   ArtifactId id{digests->sha256};
-  if (auto existing = index_->Get(id); existing && existing->verified &&
-                                       fs::exists(index_->ObjectPath(id))) {
+  if (auto existing = index_->Get(id);
+      existing && existing->verified && fs::exists(index_->ObjectPath(id))) {
     fs::remove(incoming, ec);
     return existing->meta;
   }

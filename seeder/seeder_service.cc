@@ -1,15 +1,17 @@
 #include "seeder/seeder_service.h"
 
-#include <boost/asio/local/stream_protocol.hpp>
+#include <capnp/message.h>
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <capnp/message.h>
 #include <thread>
 
 #include "core/artifact_meta_codec.h"
 #include "core/frame_io.h"
 #include "core/log.h"
+#include "core/reply_frame.h"
 #include "proto/seeder.capnp.h"
 
 namespace shoal::seeder {
@@ -22,19 +24,11 @@ constexpr uint32_t kMaxRequestFrame = 64 << 10;
 
 template <typename Fill>
 std::string Reply(Fill fill) {
-  capnp::MallocMessageBuilder builder;
-  fill(builder.initRoot<proto::SeederReply>());
-  auto frame = EncodeFrame(builder);
-  if (!frame) {
-    capnp::MallocMessageBuilder fallback;
-    fallback.initRoot<proto::SeederReply>().initFailure().setMessage(frame.error().message);
-    return *EncodeFrame(fallback);
-  }
-  return std::move(*frame);
+  return ReplyFrame<proto::SeederReply>(fill);
 }
 
 std::string FailureReply(const std::string& message) {
-  return Reply([&](proto::SeederReply::Builder r) { r.initFailure().setMessage(message); });
+  return FailureFrame<proto::SeederReply>(message);
 }
 
 struct ParsedRequest {
@@ -112,8 +106,7 @@ asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
 }
 
 template <typename Socket>
-asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path,
-                                               std::string name) {
+asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path, std::string name) {
   // Hashing a multi-GB file takes seconds: do it on a worker thread, report progress meanwhile.
   struct Job {
     std::atomic<uint64_t> done{0}, total{0};

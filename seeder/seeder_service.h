@@ -2,10 +2,9 @@
 // Cap'n Proto (proto/seeder.capnp). Newly put artifacts start seeding at once.
 #pragma once
 
-#include <utility>  // Boost 1.74 awaitable.hpp needs std::exchange
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <utility>  // Boost 1.74 awaitable.hpp needs std::exchange
 
 #include "core/swarm.h"
 #include "seeder/origin_store.h"

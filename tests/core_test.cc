@@ -42,9 +42,8 @@ TEST(FramingTest, RoundTripsAMessage) {
   ASSERT_EQ(*size + 4, frame->size());
   auto decoded = Frame::Decode({bytes + 4, *size});
   ASSERT_TRUE(decoded.ok());
-  auto text = ReadSafely([&] {
-    return std::string((*decoded)->Root<proto::Failure>().getMessage().cStr());
-  });
+  auto text = ReadSafely(
+      [&] { return std::string((*decoded)->Root<proto::Failure>().getMessage().cStr()); });
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, "disk full at /var/x");
 }
@@ -58,9 +57,8 @@ TEST(FramingTest, RejectsOversizeEmptyAndGarbageFrames) {
   std::vector<uint8_t> garbage(64, 0xff);
   auto decoded = Frame::Decode(garbage);
   if (decoded.ok()) {
-    auto read = ReadSafely([&] {
-      return std::string((*decoded)->Root<proto::Failure>().getMessage().cStr());
-    });
+    auto read = ReadSafely(
+        [&] { return std::string((*decoded)->Root<proto::Failure>().getMessage().cStr()); });
     EXPECT_FALSE(read.ok());
   }
 }

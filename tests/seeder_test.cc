@@ -55,8 +55,8 @@ TEST(SeederTest, PutReportsDigestsAndRefusesWhatIsNotAFile) {
   fleet.StartSeeder();
   fs::path f = dir / "f.bin";
   WriteRandomFile(f, 123457, 5);
-  auto r = RunCommand("shoal", {"put", f.string(), "--seeder",
-                                (fleet.SeederState() / "admin.sock").string()});
+  auto r = RunCommand(
+      "shoal", {"put", f.string(), "--seeder", (fleet.SeederState() / "admin.sock").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("sha256:" + Sha256Hex(f)), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("md5:" + Md5Hex(f)), std::string::npos) << r.out;

@@ -24,7 +24,8 @@ Fleet::Fleet(const fs::path& root) : root_(root) {
 void Fleet::StartSeeder(const std::vector<std::string>& extra) {
   fs::create_directories(SeederState());
   fs::remove(SeederState() / "ready");
-  std::vector<std::string> args{"--state-dir", SeederState().string(), "--tracker", announce_,
+  std::vector<std::string> args{"--state-dir",  SeederState().string(),
+                                "--tracker",    announce_,
                                 "--ready-file", (SeederState() / "ready").string()};
   if (!origin_.empty()) args.insert(args.end(), {"--listen", origin_});  // same address again
   args.insert(args.end(), extra.begin(), extra.end());
@@ -43,14 +44,16 @@ void Fleet::StartNode(int i, const std::vector<std::string>& extra) {
   fs::path state = NodeState(i);
   fs::create_directories(state);
   fs::remove(state / "ready");
-  std::vector<std::string> args{"--state-dir", state.string(), "--name", "node-" + std::to_string(i),
-                                "--origin", origin_, "--tracker", announce_, "--allow-root",
-                                OutDir().string(), "--ready-file", (state / "ready").string()};
+  std::vector<std::string> args{
+      "--state-dir",  state.string(),    "--name",       "node-" + std::to_string(i),
+      "--origin",     origin_,           "--tracker",    announce_,
+      "--allow-root", OutDir().string(), "--ready-file", (state / "ready").string()};
   args.insert(args.end(), extra.begin(), extra.end());
   nodes_[i] = std::make_unique<ChildProcess>(
       "shoal-node", args, root_ / ("node-" + std::to_string(i) + "-" + std::to_string(rand())));
   auto ready = WaitForReadyFile(state / "ready");
-  if (ready["admin"].empty()) ADD_FAILURE() << "node " << i << " did not start: " << nodes_[i]->Stderr();
+  if (ready["admin"].empty())
+    ADD_FAILURE() << "node " << i << " did not start: " << nodes_[i]->Stderr();
 }
 
 void Fleet::KillNode(int i) {
@@ -59,7 +62,8 @@ void Fleet::KillNode(int i) {
 }
 
 std::string Fleet::Put(const fs::path& file) {
-  auto r = RunCommand("shoal", {"put", file.string(), "--seeder", (SeederState() / "admin.sock").string()});
+  auto r = RunCommand("shoal",
+                      {"put", file.string(), "--seeder", (SeederState() / "admin.sock").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out.substr(0, r.out.find(' '));
 }
@@ -71,24 +75,24 @@ FetchReply Fleet::Fetch(int i, const std::string& id, const std::string& dest,
   fetch.setId(id);
   fetch.setDest(dest);
   FetchReply out;
-  auto status = AdminCall((NodeState(i) / "admin.sock").string(), request,
-                          [&](Frame& frame) -> Result<bool> {
-                            auto reply = frame.Root<proto::NodeReply>();
-                            if (reply.isProgress()) {
-                              auto p = reply.getProgress();
-                              if (on_progress && on_progress(p.getDone(), p.getTotal())) {
-                                return Error{"abandoned"};
-                              }
-                              return false;
-                            }
-                            if (reply.isFailure()) return Error{reply.getFailure().getMessage().cStr()};
-                            auto f = reply.getFetched();
-                            out.ok = true;
-                            out.path = f.getPath().cStr();
-                            out.downloaded_bytes = f.getDownloadedBytes();
-                            out.from_cache = f.getFromCache();
-                            return true;
-                          });
+  auto status =
+      AdminCall((NodeState(i) / "admin.sock").string(), request, [&](Frame& frame) -> Result<bool> {
+        auto reply = frame.Root<proto::NodeReply>();
+        if (reply.isProgress()) {
+          auto p = reply.getProgress();
+          if (on_progress && on_progress(p.getDone(), p.getTotal())) {
+            return Error{"abandoned"};
+          }
+          return false;
+        }
+        if (reply.isFailure()) return Error{reply.getFailure().getMessage().cStr()};
+        auto f = reply.getFetched();
+        out.ok = true;
+        out.path = f.getPath().cStr();
+        out.downloaded_bytes = f.getDownloadedBytes();
+        out.from_cache = f.getFromCache();
+        return true;
+      });
   if (!status) out.error = status.error().message;
   return out;
 }
@@ -97,11 +101,11 @@ uint64_t Fleet::UploadedBytes(int i) {
   capnp::MallocMessageBuilder request;
   request.initRoot<proto::NodeRequest>().setStatus();
   uint64_t up = 0;
-  auto status = AdminCall((NodeState(i) / "admin.sock").string(), request,
-                          [&](Frame& frame) -> Result<bool> {
-                            up = frame.Root<proto::NodeReply>().getStatus().getUploadedBytes();
-                            return true;
-                          });
+  auto status =
+      AdminCall((NodeState(i) / "admin.sock").string(), request, [&](Frame& frame) -> Result<bool> {
+        up = frame.Root<proto::NodeReply>().getStatus().getUploadedBytes();
+        return true;
+      });
   EXPECT_TRUE(status.ok()) << status.error().message;
   return up;
 }

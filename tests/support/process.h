@@ -61,7 +61,8 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
 // Polls until `path` exists as a ready file (core/ready_file.h) and returns its values; empty
 // map on timeout. Polling a file a daemon writes once is the synchronisation, not a sleep.
 std::map<std::string, std::string> WaitForReadyFile(
-    const std::filesystem::path& path, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    const std::filesystem::path& path,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // Writes `size` bytes of deterministic pseudo-random data (seeded by `seed`) to `path`.
 void WriteRandomFile(const std::filesystem::path& path, uint64_t size, uint64_t seed = 1);

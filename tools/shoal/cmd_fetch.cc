@@ -3,10 +3,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "proto/node_local.capnp.h"
 #include "core/admin_client.h"
-#include "tools/shoal/progress_line.h"
+#include "proto/node_local.capnp.h"
 #include "tools/shoal/commands.h"
+#include "tools/shoal/progress_line.h"
 
 namespace shoal::cli {
 
