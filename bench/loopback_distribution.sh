@@ -256,5 +256,7 @@ benchmark's daemons and clients (origin + curl, or tracker + seeder + nodes + `s
 
 EOF
   for f in "$results"/loopback-n*.md; do cat "$f"; done
+  # Hand-written reading of the figures, kept across runs.
+  if [[ -f $results/loopback-notes.md ]]; then cat "$results/loopback-notes.md"; fi
 } >"$results/loopback.md"
 [[ $(get shoal 9) == ok || -z ${res[shoal]:-} ]] && [[ $(get push 9) == ok || -z ${res[push]:-} ]]
