@@ -12,6 +12,7 @@
 #include "core/swarm.h"
 #include "node/fetcher.h"
 #include "node/node_service.h"
+#include "node/agent/planner_agent.h"
 #include "node/origin_client.h"
 
 namespace asio = boost::asio;
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> roots;
   SwarmOptions swarm_options;
   bool verbose = false;
+  std::string planner, join_token, node_conf;
+  std::vector<std::string> labels, groups;
   app.add_option("--state-dir", state_dir, "cache, index and admin socket directory")->required();
   app.add_option("--name", name, "this host's name")->required();
   app.add_option("--origin", origin, "the seeder's origin API address (host:port)")->required();
@@ -35,6 +38,11 @@ int main(int argc, char** argv) {
   app.add_option("--upload-limit", swarm_options.upload_limit, "bytes/s, 0 = unlimited");
   app.add_option("--download-limit", swarm_options.download_limit, "bytes/s, 0 = unlimited");
   app.add_option("--ready-file", ready_file, "written with addresses once serving");
+  app.add_option("--planner", planner, "planner HOST:PORT (enables commands and stats)");
+  app.add_option("--join-token", join_token, "one-time token from `shoal join-token`");
+  app.add_option("--config", node_conf, "node.conf (exec policy, stats plugins, thresholds)");
+  app.add_option("--label", labels, "key=value label for the planner (repeatable)");
+  app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   CLI11_PARSE(app, argc, argv);
   log::SetComponent("node " + name);
@@ -76,10 +84,36 @@ int main(int argc, char** argv) {
       AcceptLoop<asio::local::stream_protocol>(
           *admin, [&](asio::local::stream_protocol::socket& s) { return service.Serve(s); }),
       asio::detached);
-  // Planner agent wiring goes here (control plane).
+  // The control plane: this node takes tasks from a planner when given one.
+  std::unique_ptr<node::PlannerAgent> agent;
+  if (!planner.empty()) {
+    node::AgentConfig config;
+    config.planner = planner;
+    config.state_dir = state_dir;
+    config.name = name;
+    config.datacenter = swarm_options.dc;
+    config.rack = swarm_options.rack;
+    config.join_token = join_token;
+    config.config_file = node_conf;
+    config.groups = groups;
+    for (const auto& label : labels) {
+      auto eq = label.find('=');
+      if (eq == std::string::npos) {
+        SHOAL_LOG(Error) << "--label '" << label << "': want key=value";
+        return 2;
+      }
+      config.labels.emplace_back(label.substr(0, eq), label.substr(eq + 1));
+    }
+    agent = std::make_unique<node::PlannerAgent>(io, config);
+    if (auto s = agent->Start(); !s) {
+      SHOAL_LOG(Error) << s.error().message;
+      return 1;
+    }
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) {
+    if (agent) agent->Stop();
     swarm.SaveResumeData();
     io.stop();
   });
