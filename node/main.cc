@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   log::SetComponent("node " + name);
   if (verbose) log::SetLevel(log::Level::kDebug);
 
+  // Absolute, because task scripts and working directories are resolved from other cwds.
+  state_dir = fs::absolute(state_dir).lexically_normal().string();
   asio::io_context io;
   auto index = ArtifactIndex::Open(state_dir);
   if (!index) {

@@ -48,7 +48,11 @@ std::string OwnAccount() {
 }  // namespace
 
 PlannerAgent::PlannerAgent(asio::io_context& io, AgentConfig config)
-    : io_(io), config_(std::move(config)), dir_(config_.state_dir / "agent") {}
+    : io_(io), config_(std::move(config)) {
+  // Absolute: task scripts live under the state dir and run from other working directories.
+  config_.state_dir = std::filesystem::absolute(config_.state_dir).lexically_normal();
+  dir_ = config_.state_dir / "agent";
+}
 
 PlannerAgent::~PlannerAgent() { Stop(); }
 
