@@ -10,9 +10,9 @@
 #include "core/log.h"
 #include "core/ready_file.h"
 #include "core/swarm.h"
+#include "node/agent/planner_agent.h"
 #include "node/fetcher.h"
 #include "node/node_service.h"
-#include "node/agent/planner_agent.h"
 #include "node/origin_client.h"
 
 namespace asio = boost::asio;
