@@ -6,6 +6,7 @@
 #include "core/frame_io.h"
 #include "core/log.h"
 #include "core/reply_frame.h"
+#include "core/request_reader.h"
 #include "proto/node_local.capnp.h"
 
 namespace shoal::node {
@@ -28,34 +29,23 @@ struct ParsedRequest {
   std::string id, dest;
   unsigned mode = 0644;
 };
+
+ParsedRequest ParseRequest(Frame& frame) {
+  auto root = frame.Root<proto::NodeRequest>();
+  ParsedRequest p{root.which()};
+  if (root.isFetch()) {
+    p.id = root.getFetch().getId().cStr();
+    p.dest = root.getFetch().getDest().cStr();
+    p.mode = root.getFetch().getMode();
+  }
+  return p;
+}
 }  // namespace
 
 asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& socket) {
   while (true) {
-    auto frame = co_await AsyncReadFrame(socket, kMaxRequestFrame);
-    if (!frame) {
-      if (frame.error().message != "connection closed") {
-        SHOAL_LOG(Warn) << "dropping admin client: " << frame.error().message;
-        std::string failure = FailureReply(frame.error().message);
-        co_await AsyncWriteFrame(socket, std::move(failure));
-      }
-      co_return;
-    }
-    auto request = ReadSafely([&] {
-      auto root = (*frame)->Root<proto::NodeRequest>();
-      ParsedRequest p{root.which()};
-      if (root.isFetch()) {
-        p.id = root.getFetch().getId().cStr();
-        p.dest = root.getFetch().getDest().cStr();
-        p.mode = root.getFetch().getMode();
-      }
-      return p;
-    });
-    if (!request) {
-      std::string failure = FailureReply(request.error().message);
-      co_await AsyncWriteFrame(socket, std::move(failure));
-      co_return;
-    }
+    auto request = co_await ReadRequest<proto::NodeReply>(socket, kMaxRequestFrame, &ParseRequest);
+    if (!request) co_return;
     std::string reply;
     if (request->which == proto::NodeRequest::FETCH) {
       auto id = ArtifactId::Parse(request->id);

@@ -12,6 +12,7 @@
 #include "core/frame_io.h"
 #include "core/log.h"
 #include "core/reply_frame.h"
+#include "core/request_reader.h"
 #include "proto/seeder.capnp.h"
 
 namespace shoal::seeder {
@@ -35,36 +36,26 @@ struct ParsedRequest {
   proto::SeederRequest::Which which;
   std::string text1, text2;
 };
+
+ParsedRequest ParseRequest(Frame& frame) {
+  auto root = frame.Root<proto::SeederRequest>();
+  ParsedRequest p{root.which(), {}, {}};
+  if (root.isPut()) {
+    p.text1 = root.getPut().getPath().cStr();
+    p.text2 = root.getPut().getName().cStr();
+  } else if (root.isGet()) {
+    p.text1 = root.getGet().cStr();
+  }
+  return p;
+}
 }  // namespace
 
 template <typename Socket>
 asio::awaitable<void> SeederService::Serve(Socket& socket, bool admin) {
   while (true) {
-    auto frame = co_await AsyncReadFrame(socket, kMaxRequestFrame);
-    if (!frame) {
-      if (frame.error().message != "connection closed") {
-        SHOAL_LOG(Warn) << "dropping client: " << frame.error().message;
-        std::string failure = FailureReply(frame.error().message);
-        co_await AsyncWriteFrame(socket, std::move(failure));
-      }
-      co_return;
-    }
-    auto request = ReadSafely([&] {
-      auto root = (*frame)->template Root<proto::SeederRequest>();
-      ParsedRequest p{root.which(), {}, {}};
-      if (root.isPut()) {
-        p.text1 = root.getPut().getPath().cStr();
-        p.text2 = root.getPut().getName().cStr();
-      } else if (root.isGet()) {
-        p.text1 = root.getGet().cStr();
-      }
-      return p;
-    });
-    if (!request) {
-      std::string failure = FailureReply(request.error().message);
-      co_await AsyncWriteFrame(socket, std::move(failure));
-      co_return;
-    }
+    auto request =
+        co_await ReadRequest<proto::SeederReply>(socket, kMaxRequestFrame, &ParseRequest);
+    if (!request) co_return;
     std::string reply;
     switch (request->which) {
       case proto::SeederRequest::PUT:

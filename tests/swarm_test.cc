@@ -2,6 +2,8 @@
 // moving real files through libtorrent, verified against independent OpenSSL digests.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -134,6 +136,18 @@ TEST(SwarmTest, RefusesBadRequestsWithClearErrors) {
   auto unknown = fleet.Fetch(0, "sha256:" + std::string(64, '0'), (fleet.OutDir() / "x").string());
   EXPECT_FALSE(unknown.ok);
   EXPECT_NE(unknown.error.find("not held"), std::string::npos) << unknown.error;
+  // An oversize frame header on the admin socket is answered with a failure frame, not a crash.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock = (fleet.NodeState(0) / "admin.sock").string();
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const char hostile[] = "\xff\xff\xff\x7fgarbage!";
+  ASSERT_GT(::write(fd, hostile, sizeof hostile - 1), 0);
+  char answer[256];
+  EXPECT_GT(::read(fd, answer, sizeof answer), 4) << "no failure frame came back";
+  ::close(fd);
   // The node is still healthy after all that, and a second fetch comes from its cache.
   auto good = fleet.Fetch(0, id, (fleet.OutDir() / "ok").string());
   ASSERT_TRUE(good.ok) << good.error;
