@@ -45,25 +45,6 @@ TokenBucket::Clock::duration TokenBucket::Reserve(uint64_t bytes, Clock::time_po
       std::chrono::duration<double>(-tokens_ / rate_));
 }
 
-Result<tcp::endpoint> ParseListenAddress(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return Error::of(std::string(text), "expected HOST:PORT");
-  std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return Error::of(std::string(text), "invalid port");
-  }
-  boost::system::error_code aec;
-  auto address = asio::ip::make_address(host, aec);
-  if (aec) return Error::of(std::string(text), "invalid address");
-  return tcp::endpoint(address, static_cast<uint16_t>(port));
-}
-
 namespace {
 
 // An open file descriptor, closed on destruction.

@@ -46,8 +46,6 @@ struct OriginOptions {
   size_t max_connections = 1024;
 };
 
-// Parses "127.0.0.1:8080" or "[::1]:0".
-Result<boost::asio::ip::tcp::endpoint> ParseListenAddress(std::string_view text);
 
 class HttpOrigin {
  public:

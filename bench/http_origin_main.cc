@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "bench/http_origin.h"
+#include "core/frame_server.h"
 #include "core/log.h"
 #include "core/ready_file.h"
 
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   log::SetComponent("http-origin");
   if (verbose) log::SetLevel(log::Level::kDebug);
 
-  auto endpoint = bench::ParseListenAddress(listen);
+  auto endpoint = ParseTcpEndpoint(listen);
   if (!endpoint.ok()) {
     SHOAL_LOG(Error) << "--listen: " << endpoint.error().message;
     return 2;

@@ -39,13 +39,20 @@ Result<asio::local::stream_protocol::acceptor> ListenUnix(asio::io_context& io,
   return acceptor;
 }
 
-Result<asio::ip::tcp::acceptor> ListenTcp(asio::io_context& io, const std::string& host_port) {
+Result<asio::ip::tcp::endpoint> ParseTcpEndpoint(const std::string& host_port) {
   auto hp = SplitHostPort(host_port);
   if (!hp) return hp.error();
   boost::system::error_code ec;
   auto address = asio::ip::make_address(hp->first, ec);
   if (ec) return Error::of("address '" + host_port + "'", "bad IP address: " + ec.message());
-  asio::ip::tcp::endpoint endpoint(address, hp->second);
+  return asio::ip::tcp::endpoint(address, hp->second);
+}
+
+Result<asio::ip::tcp::acceptor> ListenTcp(asio::io_context& io, const std::string& host_port) {
+  auto parsed = ParseTcpEndpoint(host_port);
+  if (!parsed) return parsed.error();
+  asio::ip::tcp::endpoint endpoint = *parsed;
+  boost::system::error_code ec;
   asio::ip::tcp::acceptor acceptor(io);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);

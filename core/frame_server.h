@@ -59,7 +59,9 @@ Result<boost::asio::local::stream_protocol::acceptor> ListenUnix(boost::asio::io
 // Listens on "host:port" (port 0 = any); the bound endpoint is acceptor.local_endpoint().
 Result<boost::asio::ip::tcp::acceptor> ListenTcp(boost::asio::io_context& io,
                                                  const std::string& host_port);
-// Splits "host:port"; error naming the input otherwise.
+// Splits "host:port" (IPv6 hosts in brackets); error naming the input otherwise.
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& host_port);
+// Parses "127.0.0.1:6969", "[::1]:0" or "0.0.0.0:0" into an endpoint (IP literals only).
+Result<boost::asio::ip::tcp::endpoint> ParseTcpEndpoint(const std::string& host_port);
 
 }  // namespace shoal

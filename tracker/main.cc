@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 
+#include "core/frame_server.h"
 #include "core/log.h"
 #include "core/ready_file.h"
 #include "tracker/server.h"
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
       std::lround(1000 * (peer_ttl > 0 ? peer_ttl : 2.0 * interval + 10)));
   options.idle_timeout = std::chrono::milliseconds(std::lround(1000 * idle_timeout));
 
-  auto endpoint = tracker::ParseEndpoint(listen);
+  auto endpoint = ParseTcpEndpoint(listen);
   if (!endpoint.ok()) {
     SHOAL_LOG(Error) << "--listen: " << endpoint.error().message;
     return 2;

@@ -20,25 +20,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
-Result<tcp::endpoint> ParseEndpoint(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return Error::of(std::string(text), "expected HOST:PORT");
-  std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return Error::of(std::string(text), "invalid port");
-  }
-  boost::system::error_code aec;
-  auto address = asio::ip::make_address(host, aec);
-  if (aec) return Error::of(std::string(text), "invalid address: " + aec.message());
-  return tcp::endpoint(address, static_cast<uint16_t>(port));
-}
-
 class TrackerServer::Impl {
  public:
   Impl(asio::io_context& io, TrackerOptions options)

@@ -23,8 +23,6 @@ struct TrackerOptions {
   uint64_t seed = 0;                               // 0: seed the peer choice randomly
 };
 
-// Parses "127.0.0.1:6969", "[::1]:0" or "0.0.0.0:0" into an endpoint.
-Result<boost::asio::ip::tcp::endpoint> ParseEndpoint(std::string_view text);
 
 class TrackerServer {
  public:

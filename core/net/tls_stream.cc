@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "core/frame_server.h"
 #include "core/net/tls_context.h"
 
 namespace shoal::net {
@@ -125,18 +126,7 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> ConnectTls(asio::any_io_exec
 }
 
 Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Error::of(text, "expected HOST:PORT");
-  uint16_t port = 0;
-  const char* begin = text.data() + colon + 1;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, port);
-  if (ec != std::errc() || ptr != end) return Error::of(text, "invalid port");
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return std::make_pair(host, port);
+  return SplitHostPort(text);
 }
 
 }  // namespace shoal::net
