@@ -8,19 +8,14 @@
 // needs, so ingest runs at about the speed of MD5 alone (bench/hash_bench.cc measures it).
 #include "core/ingest.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
-#include <cstring>
-#include <optional>
 #include <thread>
 
+#include "core/file_stream.h"
 #include "core/ingest_merkle.h"
 #include "core/ingest_pipeline.h"
 #include "core/ingest_ring.h"
@@ -50,45 +45,6 @@ Result<IngestDigests> HashFile(const std::filesystem::path& path, int piece_size
 
 namespace ingest {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Fills `buf` from `fd` unless EOF comes first; returns the bytes read, or -errno.
-ssize_t ReadFull(int fd, std::span<uint8_t> buf) {
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -errno;
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  return static_cast<ssize_t>(got);
-}
-
-void Md5Worker(BufferRing& ring, int id, Md5& out) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_md5(), nullptr);
-  while (auto buf = ring.Next(id)) {
-    EVP_DigestUpdate(ctx, buf->data(), buf->size());
-    ring.Release(id);
-  }
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, out.bytes.data(), &len);
-  EVP_MD_CTX_free(ctx);
-}
 
 // Whole-file SHA-256, the piece layer and xxh3-128.
 void ShaWorker(BufferRing& ring, int id, IngestDigests& out, bool portable) {
@@ -120,8 +76,6 @@ void ShaWorker(BufferRing& ring, int id, IngestDigests& out, bool portable) {
   XXH3_freeState(xxh);
 }
 
-std::string Errno(int err) { return std::strerror(err); }
-
 }  // namespace
 
 Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_size,
@@ -136,69 +90,20 @@ Result<IngestDigests> HashFileWith(const std::filesystem::path& path, int piece_
       options.buffer_size % kLeafBlockSize != 0) {
     return Error::of(where, "buffer size must be a positive multiple of 16 KiB");
   }
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then rejected below); it has
-  // no effect on reads from a regular file.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  if (fd.get() < 0) return Error::of(where, "cannot open: " + Errno(errno));
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Error::of(where, "cannot stat: " + Errno(errno));
-  if (S_ISDIR(st.st_mode)) return Error::of(where, "is a directory, not a file");
-  if (!S_ISREG(st.st_mode)) return Error::of(where, "not a regular file");
-  // Doubles the kernel's read-ahead. Plain buffered reads, not O_DIRECT: a file being ingested
-  // was usually just written and sits in the page cache, which O_DIRECT would bypass.
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto source = SourceFile::Open(path);
+  if (!source) return source.error();
 
   IngestDigests out;
-  out.size = static_cast<uint64_t>(st.st_size);
+  out.size = source->size();
   out.piece_size = piece_size != 0 ? piece_size : ChoosePieceSize(out.size);
 
   BufferRing ring(options.buffers, options.buffer_size, 2);
-  std::jthread md5_thread(Md5Worker, std::ref(ring), 0, std::ref(out.md5));
+  std::jthread md5_thread(ConsumeDigest, std::ref(ring), 0, EVP_md5(), std::span(out.md5.bytes));
   std::jthread sha_thread(ShaWorker, std::ref(ring), 1, std::ref(out), options.portable_sha256);
 
-  std::optional<Error> failure;
-  const auto grew = [&] {
-    return Error::of(where, "file changed size while being read (grew past its " +
-                                std::to_string(out.size) + " bytes at open)");
-  };
-  uint64_t done = 0;
-  for (;;) {
-    std::span<uint8_t> buf = ring.AcquireForWrite();
-    ssize_t n = ReadFull(fd.get(), buf);
-    if (n < 0) {
-      failure = Error::of(where, "read failed at offset " + std::to_string(done) + ": " +
-                                     Errno(static_cast<int>(-n)));
-      break;
-    }
-    if (n == 0) break;
-    done += static_cast<uint64_t>(n);
-    if (done > out.size) {  // checked before hashing more than the size seen at open
-      failure = grew();
-      break;
-    }
-    ring.Publish(static_cast<size_t>(n));
-    if (progress) progress(done, out.size);
-    if (static_cast<size_t>(n) < buf.size()) {
-      // Short read: EOF. Data after it means the file grew; it must not reach the digests,
-      // which take a short chunk only as the last one.
-      char probe;
-      ssize_t m;
-      do m = ::read(fd.get(), &probe, 1);
-      while (m < 0 && errno == EINTR);
-      if (m < 0) failure = Error::of(where, "read failed at EOF: " + Errno(errno));
-      if (m > 0) failure = grew();
-      break;
-    }
+  if (auto streamed = source->StreamInto(ring, progress); !streamed) {
+    return streamed.error();  // the ring is aborted; the jthreads join on the way out
   }
-  if (!failure && done != out.size) {
-    failure = Error::of(where, "file changed size while being read (" + std::to_string(out.size) +
-                                   " bytes at open, " + std::to_string(done) + " read)");
-  }
-  if (failure) {
-    ring.Abort();
-    return *failure;  // the jthreads join on the way out
-  }
-  ring.Close();
   md5_thread.join();
   sha_thread.join();
   return out;

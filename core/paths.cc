@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 
 namespace shoal {
 namespace fs = std::filesystem;
@@ -37,22 +38,13 @@ Status FsyncDir(const fs::path& dir) {
   return Status::Ok();
 }
 
-// Writes into `tmp` via `fill(fd)`, then fsync, chmod, rename to `dest`, fsync the directory.
+// Stages `dest`, fills it via `fill(fd)`, commits.
 template <typename Fill>
 Status WriteThenRename(const fs::path& dest, unsigned mode, Fill fill) {
-  fs::path tmp = TempPathBeside(dest);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(tmp, "create");
-  Status s = fill(fd);
-  if (s && ::fsync(fd) != 0) s = Errno(tmp, "fsync");
-  if (s && ::fchmod(fd, mode) != 0) s = Errno(tmp, "chmod");
-  if (::close(fd) != 0 && s) s = Errno(tmp, "close");
-  if (s && ::rename(tmp.c_str(), dest.c_str()) != 0) s = Errno(dest, "rename");
-  if (!s) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return FsyncDir(dest.parent_path());
+  auto staged = StagedFile::Create(dest, mode);
+  if (!staged) return staged.error();
+  if (Status s = fill(staged->fd()); !s) return s;
+  return staged->Commit();
 }
 
 }  // namespace
@@ -77,6 +69,37 @@ Result<fs::path> ConfinePath(const fs::path& requested, const std::vector<fs::pa
     if (!ec && IsWithin(resolved, canonical_root)) return resolved;
   }
   return Error::of(where, "is outside the allowed roots");
+}
+
+Result<StagedFile> StagedFile::Create(const fs::path& dest, unsigned mode) {
+  fs::path tmp = TempPathBeside(dest);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno(tmp, "create");
+  return StagedFile(dest, std::move(tmp), fd, mode);
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : dest_(std::move(other.dest_)),
+      tmp_(std::move(other.tmp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      mode_(other.mode_),
+      committed_(std::exchange(other.committed_, true)) {}
+
+StagedFile::~StagedFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+Status StagedFile::Commit() {
+  Status s;
+  if (::fsync(fd_) != 0) s = Errno(tmp_, "fsync");
+  if (s && ::fchmod(fd_, mode_) != 0) s = Errno(tmp_, "chmod");
+  int rc = ::close(std::exchange(fd_, -1));
+  if (s && rc != 0) s = Errno(tmp_, "close");
+  if (s && ::rename(tmp_.c_str(), dest_.c_str()) != 0) s = Errno(dest_, "rename");
+  if (!s) return s;  // the destructor removes the temporary
+  committed_ = true;
+  return FsyncDir(dest_.parent_path());
 }
 
 Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsigned mode) {

@@ -15,6 +15,30 @@ namespace shoal {
 Result<std::filesystem::path> ConfinePath(const std::filesystem::path& requested,
                                           const std::vector<std::filesystem::path>& roots);
 
+// A file written beside its destination and renamed over it only on Commit(): a reader sees
+// the old file or the whole new one, never a part; a crash leaves at most a stray temporary
+// (named .shoal-tmp-*). Dropped without Commit(), the temporary is removed.
+class StagedFile {
+ public:
+  static Result<StagedFile> Create(const std::filesystem::path& dest, unsigned mode = 0644);
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&&) = delete;
+  ~StagedFile();
+
+  int fd() const { return fd_; }
+  const std::filesystem::path& dest() const { return dest_; }
+  // fsync, set the mode, rename over the destination, fsync its directory.
+  Status Commit();
+
+ private:
+  StagedFile(std::filesystem::path dest, std::filesystem::path tmp, int fd, unsigned mode)
+      : dest_(std::move(dest)), tmp_(std::move(tmp)), fd_(fd), mode_(mode) {}
+  std::filesystem::path dest_, tmp_;
+  int fd_ = -1;
+  unsigned mode_ = 0644;
+  bool committed_ = false;
+};
+
 // Copies `source` to `dest` atomically: writes a temporary file beside `dest`, fsyncs it, sets
 // `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
 // whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).

@@ -4,6 +4,7 @@
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/ip_filter.hpp>
+#include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -44,12 +45,28 @@ std::string AnnounceUrlWithTopology(const std::string& url, const std::string& d
 
 Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& events)
     : io_(io), options_(std::move(options)), events_(events), resume_timer_(io) {
-  lt::session_params params(MakeSwarmSettings(options_));
+  // Callers check ValidateSwarmOptions() first; a bad override here only loses the overrides.
+  auto settings = MakeSwarmSettings(options_);
+  if (!settings) {
+    SHOAL_LOG(Error) << settings.error().message << "; using Shoal's defaults";
+    SwarmOptions plain = options_;
+    plain.settings.clear();
+    settings = MakeSwarmSettings(plain);
+  }
+  lt::session_params params(std::move(*settings));
+  if (options_.disk_io == "posix") params.disk_io_constructor = lt::posix_disk_io_constructor;
   session_ = std::make_unique<lt::session>(std::move(params));
   if (options_.upload_limit > 0 || options_.download_limit > 0) {
     // Peers on loopback and LANs sit in libtorrent's unthrottled local class; a rate limit that
     // stands in for a link must apply to them too.
-    session_->set_peer_class_filter(lt::ip_filter{});
+    // Every address goes in the global class (which carries the session's limits) and none in
+    // the local one. An empty filter would put peers in no class at all: no limit whatsoever.
+    lt::ip_filter classes;
+    const std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+    classes.add_rule(lt::make_address("::"),
+                     lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+    session_->set_peer_class_filter(classes);
   }
   std::weak_ptr<bool> alive = alive_;
   session_->set_alert_notify([this, alive] {

@@ -30,7 +30,15 @@ struct SwarmOptions {
   int upload_limit = 0;                // bytes/s for the whole session, 0 = unlimited
   int download_limit = 0;
   bool origin = false;  // the seeder: spend upload on pieces no one has yet
+  // libtorrent's disk back end: "mmap" (libtorrent's default) or "posix" (pread/pwrite).
+  std::string disk_io = "mmap";
+  // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
+  // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
+  std::vector<std::string> settings;
 };
+
+// Checks what the Swarm constructor cannot report: the disk back end and every settings override.
+Status ValidateSwarmOptions(const SwarmOptions& options);
 
 struct TransferStatus {
   uint64_t done = 0, total = 0;     // verified bytes of the file

@@ -1,11 +1,42 @@
 #include "core/swarm_settings.h"
 
+#include <charconv>
 #include <libtorrent/alert.hpp>
 
 namespace shoal {
 namespace lt = libtorrent;
 
-lt::settings_pack MakeSwarmSettings(const SwarmOptions& options) {
+namespace {
+Status ApplyOverride(lt::settings_pack& s, const std::string& entry) {
+  const std::string where = "libtorrent setting '" + entry + "'";
+  auto eq = entry.find('=');
+  if (eq == std::string::npos || eq == 0) return Error::of(where, "expected name=value");
+  std::string name = entry.substr(0, eq), value = entry.substr(eq + 1);
+  int key = lt::setting_by_name(name);
+  if (key < 0) return Error::of(where, "libtorrent has no setting named '" + name + "'");
+  switch (key & lt::settings_pack::type_mask) {
+    case lt::settings_pack::string_type_base:
+      s.set_str(key, value);
+      return Status::Ok();
+    case lt::settings_pack::int_type_base: {
+      int v = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc{} || end != value.data() + value.size() || value.empty())
+        return Error::of(where, "'" + value + "' is not an integer");
+      s.set_int(key, v);
+      return Status::Ok();
+    }
+    case lt::settings_pack::bool_type_base:
+      if (value != "true" && value != "false" && value != "1" && value != "0")
+        return Error::of(where, "'" + value + "' is not true/false");
+      s.set_bool(key, value == "true" || value == "1");
+      return Status::Ok();
+  }
+  return Error::of(where, "unsupported setting type");
+}
+}  // namespace
+
+Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
   lt::settings_pack s;
   s.set_str(lt::settings_pack::listen_interfaces, options.listen);
   s.set_str(lt::settings_pack::user_agent, "shoal/0.1");
@@ -41,7 +72,18 @@ lt::settings_pack MakeSwarmSettings(const SwarmOptions& options) {
   s.set_bool(lt::settings_pack::announce_to_all_trackers, true);
   // Ban a peer after its data fails a hash check; smart-ban identifies which peer sent it.
   s.set_bool(lt::settings_pack::use_parole_mode, true);
+  for (const auto& entry : options.settings) {
+    if (auto applied = ApplyOverride(s, entry); !applied) return applied.error();
+  }
   return s;
+}
+
+Status ValidateSwarmOptions(const SwarmOptions& options) {
+  if (options.disk_io != "mmap" && options.disk_io != "posix")
+    return Error::of("--disk-io " + options.disk_io, "expected mmap or posix");
+  auto settings = MakeSwarmSettings(options);
+  if (!settings) return settings.error();
+  return Status::Ok();
 }
 
 }  // namespace shoal

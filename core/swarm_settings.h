@@ -7,6 +7,8 @@
 
 namespace shoal {
 
-libtorrent::settings_pack MakeSwarmSettings(const SwarmOptions& options);
+// Shoal's settings with options.settings applied on top; fails naming the first override that
+// is malformed, unknown to libtorrent, or of the wrong type.
+Result<libtorrent::settings_pack> MakeSwarmSettings(const SwarmOptions& options);
 
 }  // namespace shoal

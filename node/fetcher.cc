@@ -5,7 +5,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "core/ingest.h"
+#include "core/file_check.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/run_on_thread.h"
@@ -16,6 +16,11 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
+struct VerifyResult {
+  std::optional<Error> error;    // the file's digests or its read
+  std::vector<Status> installs;  // per staged destination, when the file checked out
+};
+
 int64_t NowUnixMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -101,10 +106,15 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     install_path = *confined;
   }
   bool from_cache = true;
+  std::shared_ptr<PendingInstall> pending;
   auto record = index_.Get(id);
   if (!record || !record->verified) {
     from_cache = false;
     auto download = StartDownload(id);
+    if (install_path && !download->finished) {
+      pending = std::make_shared<PendingInstall>(PendingInstall{*install_path, mode, {}});
+      download->installs.push_back(pending);
+    }
     auto waiter = std::make_shared<asio::steady_timer>(io_);
     download->waiters.push_back(waiter);
     while (!download->finished) {
@@ -125,7 +135,10 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   outcome.from_cache = from_cache;
   outcome.path = index_.ObjectPath(id);
   if (auto status = swarm_->GetStatus(id)) outcome.downloaded_bytes = status->payload_downloaded;
-  if (install_path) {
+  if (pending && pending->result) {
+    if (!*pending->result) co_return pending->result->error();
+    outcome.path = *install_path;
+  } else if (install_path) {  // cached already, or asked for after verification began
     fs::path object = outcome.path;
     // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
     auto install = [object, path = *install_path, mode] {
@@ -133,6 +146,7 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     };
     auto installed = co_await RunOnThread(io_, std::move(install));
     if (!installed) co_return installed.error();
+    SHOAL_LOG(Info) << id.str() << ": installed at " << install_path->string();
     outcome.path = *install_path;
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -147,6 +161,7 @@ void Fetcher::OnFinished(const ArtifactId& id) {
   auto it = downloads_.find(id);
   if (it == downloads_.end() || it->second->finished || it->second->verifying) return;
   it->second->verifying = true;
+  SHOAL_LOG(Info) << id.str() << ": every piece in; checking the whole file";
   asio::co_spawn(io_, Verify(id, it->second), asio::detached);
 }
 
@@ -157,23 +172,53 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
     co_return;
   }
   fs::path object = index_.ObjectPath(id);
-  int piece_size = static_cast<int>(record->meta.piece_size);
-  auto hash = [object, piece_size] { return HashFile(object, piece_size); };
-  auto digests = co_await RunOnThread(io_, std::move(hash));
-  std::optional<Error> error;
-  if (!digests) {
-    error = digests.error();
-  } else if (ArtifactId{digests->sha256} != id || digests->md5.hex() != record->meta.md5_hex ||
-             digests->size != record->meta.size) {
-    error = Error::of(id.str(), "downloaded file failed whole-file verification (SHA-256/MD5)");
+  // Destinations asked for so far are written during the check; later ones copy afterwards.
+  auto installs = std::move(download->installs);
+  download->installs.clear();
+  auto staged = std::make_shared<std::vector<StagedFile>>();
+  std::vector<std::shared_ptr<PendingInstall>> staged_for;
+  for (auto& install : installs) {
+    auto file = StagedFile::Create(install->dest, install->mode);
+    if (!file) {
+      install->result = file.error();
+      continue;
+    }
+    staged->push_back(std::move(*file));
+    staged_for.push_back(install);
   }
-  if (error) {
-    SHOAL_LOG(Error) << error->message << "; discarding it";
+  auto check = [object, meta = record->meta, staged]() -> VerifyResult {
+    std::vector<int> fds;
+    for (const auto& file : *staged) fds.push_back(file.fd());
+    auto checked = CheckAndCopyFile(object, fds);
+    VerifyResult out;
+    if (!checked) {
+      out.error = checked.error();
+    } else if (ArtifactId{checked->sha256} != meta.id || checked->md5.hex() != meta.md5_hex ||
+               checked->size != meta.size) {
+      out.error =
+          Error::of(meta.id.str(), "downloaded file failed whole-file verification (SHA-256/MD5)");
+    } else {
+      for (size_t i = 0; i < staged->size(); ++i) {
+        Status& copied = checked->copies[i];
+        StagedFile& file = (*staged)[i];
+        out.installs.push_back(copied ? file.Commit()
+                                      : Error::of(file.dest().string(), copied.error().message));
+      }
+    }
+    staged->clear();  // uncommitted temporaries are removed here, off the event loop
+    return out;
+  };
+  VerifyResult verified = co_await RunOnThread(io_, std::move(check));
+  for (size_t i = 0; i < staged_for.size(); ++i) {
+    staged_for[i]->result = verified.error ? Status(*verified.error) : verified.installs[i];
+  }
+  if (verified.error) {
+    SHOAL_LOG(Error) << verified.error->message << "; discarding it";
     swarm_->Remove(id);
     (void)index_.Remove(id);
     std::error_code ec;
     fs::remove(object, ec);
-    Finish(id, error);
+    Finish(id, verified.error);
     co_return;
   }
   record->verified = true;
@@ -182,7 +227,8 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
     Finish(id, s.error());
     co_return;
   }
-  SHOAL_LOG(Info) << id.str() << ": verified (sha256 and md5 " << record->meta.md5_hex << ")";
+  SHOAL_LOG(Info) << id.str() << ": verified (sha256 and md5 " << record->meta.md5_hex << ")"
+                  << (staged_for.empty() ? "" : " and installed while reading it");
   Finish(id, std::nullopt);
 }
 

@@ -62,7 +62,15 @@ class Fetcher : public SwarmEvents {
   void OnCorruptPiece(const ArtifactId& id, int piece) override;
 
  private:
+  // A fetch's destination, registered while the download runs so that verification writes it
+  // from the same read of the file (see core/file_check.h).
+  struct PendingInstall {
+    std::filesystem::path dest;
+    unsigned mode = 0644;
+    std::optional<Status> result;  // set once verification has installed it (or failed to)
+  };
   struct Download {
+    std::vector<std::shared_ptr<PendingInstall>> installs;
     bool finished = false;
     std::optional<Error> error;
     bool verifying = false;

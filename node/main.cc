@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/ready_file.h"
 #include "core/swarm.h"
+#include "core/swarm_cli.h"
 #include "node/agent/planner_agent.h"
 #include "node/fetcher.h"
 #include "node/node_service.h"
@@ -33,10 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--tracker", swarm_options.tracker_url, "tracker announce URL")->required();
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen address (host:port)");
   app.add_option("--allow-root", roots, "directory under which artifacts may be installed");
-  app.add_option("--dc", swarm_options.dc, "datacenter");
-  app.add_option("--rack", swarm_options.rack, "rack");
-  app.add_option("--upload-limit", swarm_options.upload_limit, "bytes/s, 0 = unlimited");
-  app.add_option("--download-limit", swarm_options.download_limit, "bytes/s, 0 = unlimited");
+  AddSwarmOptions(app, swarm_options);
   app.add_option("--ready-file", ready_file, "written with addresses once serving");
   app.add_option("--planner", planner, "planner HOST:PORT (enables commands and stats)");
   app.add_option("--join-token", join_token, "one-time token from `shoal join-token`");
@@ -45,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   CLI11_PARSE(app, argc, argv);
+  if (auto valid = ValidateSwarmOptions(swarm_options); !valid) {
+    SHOAL_LOG(Error) << valid.error().message;
+    return 2;
+  }
   log::SetComponent("node " + name);
   if (verbose) log::SetLevel(log::Level::kDebug);
 

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/ready_file.h"
 #include "core/swarm.h"
+#include "core/swarm_cli.h"
 #include "seeder/origin_store.h"
 #include "seeder/seeder_service.h"
 
@@ -40,14 +41,15 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "origin API address (host:port)");
   app.add_option("--bt-listen", bt_listen, "BitTorrent listen address (host:port)");
   app.add_option("--tracker", tracker, "tracker announce URL")->required();
-  app.add_option("--upload-limit", swarm_options.upload_limit, "bytes/s, 0 = unlimited");
-  app.add_option("--download-limit", swarm_options.download_limit, "bytes/s, 0 = unlimited");
   app.add_flag("--super-seed", swarm_options.origin, "send each piece once before any twice");
-  app.add_option("--dc", swarm_options.dc, "datacenter");
-  app.add_option("--rack", swarm_options.rack, "rack");
+  AddSwarmOptions(app, swarm_options);
   app.add_option("--ready-file", ready_file, "written with addresses once serving");
   app.add_flag("-v,--verbose", verbose);
   CLI11_PARSE(app, argc, argv);
+  if (auto valid = ValidateSwarmOptions(swarm_options); !valid) {
+    SHOAL_LOG(Error) << valid.error().message;
+    return 2;
+  }
   log::SetComponent("seeder");
   if (verbose) log::SetLevel(log::Level::kDebug);
 

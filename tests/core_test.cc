@@ -1,13 +1,18 @@
-// core/: digests' text forms, frame encoding limits, path confinement, atomic install, LMDB.
+// core/: digests' text forms, frame encoding limits, path confinement, atomic install,
+// check-and-copy, LMDB, swarm settings.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
 #include "core/digest.h"
+#include "core/file_check.h"
 #include "core/framing.h"
 #include "core/lmdb.h"
 #include "core/paths.h"
+#include "core/swarm_settings.h"
 #include "proto/common.capnp.h"
 #include "tests/support/process.h"
 
@@ -95,6 +100,88 @@ TEST(PathsTest, InstallsAtomicallyWithMode) {
   EXPECT_FALSE(fs::exists(dir / "dst2"));
 }
 
+bool HasStrayTemporaries(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(".shoal-tmp")) return true;
+  }
+  return false;
+}
+
+TEST(PathsTest, StagedFileReachesItsDestinationOnlyOnCommit) {
+  TempDir dir;
+  {
+    auto staged = StagedFile::Create(dir / "dropped");
+    ASSERT_TRUE(staged) << staged.error().message;
+    ASSERT_EQ(::write(staged->fd(), "partial", 7), 7);
+  }
+  EXPECT_FALSE(fs::exists(dir / "dropped"));
+  EXPECT_FALSE(HasStrayTemporaries(dir.path()));
+
+  ASSERT_TRUE(WriteFileAtomically(dir / "kept", "old"));
+  auto staged = StagedFile::Create(dir / "kept", 0640);
+  ASSERT_TRUE(staged);
+  ASSERT_EQ(::write(staged->fd(), "new", 3), 3);
+  std::ifstream before(dir / "kept");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(before), {}), "old");  // not yet
+  ASSERT_TRUE(staged->Commit());
+  std::ifstream after(dir / "kept");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(after), {}), "new");
+  struct stat st {};
+  ASSERT_EQ(stat((dir / "kept").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_FALSE(HasStrayTemporaries(dir.path()));
+  EXPECT_FALSE(StagedFile::Create(dir / "no-such-dir" / "f"));
+}
+
+TEST(FileCheckTest, DigestsMatchOpenSslAndEveryCopyIsIdentical) {
+  TempDir dir;
+  // Not a multiple of the 4 MiB read buffer: the last buffer is short.
+  const uint64_t size = (9 << 20) + 12345;
+  testing::WriteRandomFile(dir / "src", size, 11);
+  int a = ::open((dir / "a").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int b = ::open((dir / "b").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  std::vector<int> fds{a, b};
+  auto checked = CheckAndCopyFile(dir / "src", fds);
+  ::close(a);
+  ::close(b);
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_EQ(checked->size, size);
+  EXPECT_EQ(checked->sha256.hex(), testing::Sha256Hex(dir / "src"));
+  EXPECT_EQ(checked->md5.hex(), testing::Md5Hex(dir / "src"));
+  ASSERT_EQ(checked->copies.size(), 2u);
+  EXPECT_TRUE(checked->copies[0]);
+  EXPECT_TRUE(checked->copies[1]);
+  EXPECT_EQ(testing::Sha256Hex(dir / "a"), testing::Sha256Hex(dir / "src"));
+  EXPECT_EQ(testing::Sha256Hex(dir / "b"), testing::Sha256Hex(dir / "src"));
+}
+
+TEST(FileCheckTest, AFailedCopyNeitherStopsTheDigestsNorTheOtherCopies) {
+  TempDir dir;
+  testing::WriteRandomFile(dir / "src", 5 << 20, 12);
+  int read_only = ::open((dir / "src").c_str(), O_RDONLY);  // writes fail with EBADF
+  int good = ::open((dir / "good").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<int> fds{read_only, good};
+  auto checked = CheckAndCopyFile(dir / "src", fds);
+  ::close(read_only);
+  ::close(good);
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_EQ(checked->md5.hex(), testing::Md5Hex(dir / "src"));
+  EXPECT_FALSE(checked->copies[0]);
+  EXPECT_NE(checked->copies[0].error().message.find("write"), std::string::npos);
+  EXPECT_TRUE(checked->copies[1]);
+  EXPECT_EQ(testing::Sha256Hex(dir / "good"), testing::Sha256Hex(dir / "src"));
+
+  auto missing = CheckAndCopyFile(dir / "missing", {});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing: cannot open"), std::string::npos)
+      << missing.error().message;
+  auto directory = CheckAndCopyFile(dir.path(), {});
+  ASSERT_FALSE(directory);
+  EXPECT_NE(directory.error().message.find("is a directory"), std::string::npos);
+}
+
 TEST(LmdbTest, PersistsAcrossReopenAndScansInOrder) {
   TempDir dir;
   {
@@ -128,3 +215,39 @@ TEST(LmdbTest, PersistsAcrossReopenAndScansInOrder) {
 
 }  // namespace
 }  // namespace shoal
+
+TEST(SwarmSettingsTest, AppliesOverridesOnTopOfShoalsSettings) {
+  shoal::SwarmOptions options;
+  options.settings = {"send_buffer_watermark=1048576", "suggest_mode=1", "enable_dht=false",
+                      "user_agent=bench"};
+  auto pack = shoal::MakeSwarmSettings(options);
+  ASSERT_TRUE(pack) << pack.error().message;
+  namespace lt = libtorrent;
+  EXPECT_EQ(pack->get_int(lt::settings_pack::send_buffer_watermark), 1048576);
+  EXPECT_EQ(pack->get_int(lt::settings_pack::suggest_mode), 1);
+  EXPECT_EQ(pack->get_str(lt::settings_pack::user_agent), "bench");
+  // Shoal's own choices stay unless overridden.
+  EXPECT_EQ(pack->get_int(lt::settings_pack::unchoke_slots_limit), -1);
+}
+
+TEST(SwarmSettingsTest, RejectsUnknownMalformedAndMistypedOverridesByName) {
+  auto check = [](std::vector<std::string> settings, std::string disk_io, std::string expected) {
+    shoal::SwarmOptions options;
+    options.settings = std::move(settings);
+    options.disk_io = std::move(disk_io);
+    auto valid = shoal::ValidateSwarmOptions(options);
+    ASSERT_FALSE(valid) << expected;
+    EXPECT_NE(valid.error().message.find(expected), std::string::npos) << valid.error().message;
+  };
+  check({"no_such_setting=1"}, "mmap", "no setting named 'no_such_setting'");
+  check({"suggest_mode"}, "mmap", "expected name=value");
+  check({"=3"}, "mmap", "expected name=value");
+  check({"suggest_mode=fast"}, "mmap", "'fast' is not an integer");
+  check({"suggest_mode=12abc"}, "mmap", "'12abc' is not an integer");
+  check({"enable_dht=maybe"}, "posix", "'maybe' is not true/false");
+  check({}, "io_uring", "expected mmap or posix");
+  shoal::SwarmOptions fine;
+  fine.disk_io = "posix";
+  fine.settings = {"connections_limit=50"};
+  EXPECT_TRUE(shoal::ValidateSwarmOptions(fine));
+}

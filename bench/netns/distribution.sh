@@ -164,6 +164,11 @@ record() {
     rm -rf "$keep" && mkdir -p "$keep" && cp "$work"/*.log "$keep"/ 2>/dev/null || true
     echo "  logs kept in $keep" >&2
   fi
+  if [[ -n ${SHOAL_BENCH_KEEP_LOGS:-} ]]; then # tuning runs: keep every case's logs and t0
+    local kept="$SHOAL_BENCH_KEEP_LOGS/$method-$n"
+    rm -rf "$kept" && mkdir -p "$kept" && cp "$work"/*.log "$kept"/ 2>/dev/null
+    echo "$t0" >"$kept/t0"
+  fi
   merge_row "$(cat "$work/row")"
   awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",
     $1, $2, $3, $6, $7, $8, $12, $13, $14, $17, $18 }' "$work/row"

@@ -81,7 +81,12 @@ run_aria2c() {
 }
 
 # ---- Shoal ----------------------------------------------------------------------------------
+# SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags (e.g. "--disk-io posix" or
+# "--bt-setting suggest_mode=1") for tuning runs; they are recorded in the row's note.
 run_shoal() {
+  local -a seeder_args node_args
+  read -r -a seeder_args <<<"${SHOAL_SEEDER_ARGS:-}"
+  read -r -a node_args <<<"${SHOAL_NODE_ARGS:-}"
   local missing=() b
   for b in shoal-tracker shoal-seeder shoal-node shoal; do
     [[ -x $bin_dir/$b ]] || missing+=("$b")
@@ -98,7 +103,7 @@ run_shoal() {
   start_tracker
   hx 0 "$bin_dir/shoal-seeder" --state-dir "$state/seeder" --listen "$(origin_ip):7000" \
     --bt-listen "$(origin_ip):6881" --tracker "$(tracker_url)" \
-    --ready-file "$state/seeder/ready" >"$work/seeder.log" 2>&1 &
+    --ready-file "$state/seeder/ready" "${seeder_args[@]}" >"$work/seeder.log" 2>&1 &
   wait_for "[[ -s $state/seeder/ready ]]" 30 "shoal-seeder ready file"
   # shellcheck disable=SC1091
   source "$SHOAL_STATE_DIR/topology.env"
@@ -108,7 +113,7 @@ run_shoal() {
     hx "$i" "$bin_dir/shoal-node" --state-dir "$state/node-$i" --name "node-$i" \
       --origin "$(origin_ip):7000" --bt-listen "$(host_ip "$i"):6881" --tracker "$(tracker_url)" \
       --allow-root "$work/node-$i" --dc "${!dc_var}" --rack "r$(((i - 1) / 8 + 1))" \
-      --ready-file "$state/node-$i/ready" >"$work/node-$i.log" 2>&1 &
+      --ready-file "$state/node-$i/ready" "${node_args[@]}" >"$work/node-$i.log" 2>&1 &
   done
   for ((i = 1; i <= n; i++)); do
     wait_for "[[ -s $state/node-$i/ready ]]" 60 "shoal-node $i ready file"
@@ -125,5 +130,6 @@ run_shoal() {
   done
   await_nodes "$n" "$timeout_s"
   end_timed
-  record shoal "shoal-node x$n, $tracker_kind"
+  local tuning="${SHOAL_SEEDER_ARGS:+; seeder $SHOAL_SEEDER_ARGS}${SHOAL_NODE_ARGS:+; nodes $SHOAL_NODE_ARGS}"
+  record shoal "shoal-node x$n, $tracker_kind$tuning"
 }

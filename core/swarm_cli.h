@@ -1,0 +1,21 @@
+// The command-line options every daemon that runs a Swarm shares (shoal-node, shoal-seeder).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "core/swarm.h"
+
+namespace shoal {
+
+inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
+  app.add_option("--dc", options.dc, "datacenter");
+  app.add_option("--rack", options.rack, "rack");
+  app.add_option("--upload-limit", options.upload_limit, "bytes/s, 0 = unlimited");
+  app.add_option("--download-limit", options.download_limit, "bytes/s, 0 = unlimited");
+  app.add_option("--disk-io", options.disk_io, "libtorrent disk back end: mmap or posix")
+      ->capture_default_str();
+  app.add_option("--bt-setting", options.settings,
+                 "NAME=VALUE: override a libtorrent settings_pack entry (repeatable)");
+}
+
+}  // namespace shoal
