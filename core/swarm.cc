@@ -62,7 +62,8 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
     // Every address goes in the global class (which carries the session's limits) and none in
     // the local one. An empty filter would put peers in no class at all: no limit whatsoever.
     lt::ip_filter classes;
-    const std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    const std::uint32_t global = 1u
+                                 << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
     classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
     classes.add_rule(lt::make_address("::"),
                      lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
@@ -161,8 +162,7 @@ void Swarm::SaveResumeData() {
 }
 
 void Swarm::ScheduleResumeSaves() {
-  // A killed node loses at most the pieces of the last second.
-  resume_timer_.expires_after(1s);
+  resume_timer_.expires_after(std::chrono::seconds(std::max(1, options_.resume_interval_s)));
   std::weak_ptr<bool> alive = alive_;
   resume_timer_.async_wait([this, alive](boost::system::error_code ec) {
     if (ec || !alive.lock()) return;

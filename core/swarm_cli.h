@@ -14,6 +14,10 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
   app.add_option("--download-limit", options.download_limit, "bytes/s, 0 = unlimited");
   app.add_option("--disk-io", options.disk_io, "libtorrent disk back end: mmap or posix")
       ->capture_default_str();
+  app.add_option("--resume-interval", options.resume_interval_s,
+                 "seconds between resume-data saves of downloads (>= 1)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--bt-setting", options.settings,
                  "NAME=VALUE: override a libtorrent settings_pack entry (repeatable)");
 }

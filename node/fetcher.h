@@ -3,7 +3,7 @@
 // inside the allowed roots, and keeps seeding it for the nodes that come later.
 //
 // Concurrent fetches of one artifact share one download. A download interrupted by a crash
-// resumes from libtorrent's resume data (saved every second) when the node restarts.
+// resumes from libtorrent's resume data (saved every --resume-interval seconds) on restart.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -59,7 +59,7 @@ TEST(SwarmTest, KilledNodeResumesWithoutRefetchingCompletedPieces) {
   TempDir dir;
   Fleet fleet(dir.path());
   fleet.StartSeeder({"--upload-limit", "4000000"});  // ~8 s for 32 MiB: time to kill mid-way
-  fleet.StartNode(0);
+  fleet.StartNode(0, {"--resume-interval", "1"});
   fs::path file = dir / "artifact.bin";
   constexpr uint64_t kSize = 32 << 20;
   WriteRandomFile(file, kSize, 7);
@@ -75,7 +75,7 @@ TEST(SwarmTest, KilledNodeResumesWithoutRefetchingCompletedPieces) {
   fleet.KillNode(0);
   EXPECT_FALSE(fs::exists(fleet.OutDir() / "copy"));
 
-  fleet.StartNode(0);
+  fleet.StartNode(0, {"--resume-interval", "1"});
   auto second = fleet.Fetch(0, id, (fleet.OutDir() / "copy").string());
   ASSERT_TRUE(second.ok) << second.error;
   EXPECT_EQ(Md5Hex(second.path), Md5Hex(file));

@@ -131,6 +131,9 @@ background_cpu() {
 # record METHOD NOTE: one result row from the timed phase's measurements.
 record() {
   local method=$1 note="$2; load $load1" md5_ok=0 i times
+  # How many copies of the file left the origin: 1 is a perfect swarm, N is central push.
+  note+="; origin sent $(awk -v b="$((origin_tx1 - origin_tx0))" -v s="$size_bytes" \
+    'BEGIN { printf "%.2f", b / s }') x S"
   for ((i = 1; i <= n; i++)); do
     [[ -f $work/node-$i/payload.bin ]] || continue
     [[ $(md5sum <"$work/node-$i/payload.bin" | cut -d' ' -f1) == "$md5" ]] && ((++md5_ok))
@@ -193,12 +196,15 @@ begin_timed() { # start of the timed phase: clocks and CPU counters
   mkdir -p "$work/done"
   cpu0=$(cpu_busy_total)
   cg0=$(cg_usage_ns)
+  origin_tx0=$(origin_tx_bytes)
   t0=$EPOCHREALTIME
 }
 end_timed() {
   cpu1=$(cpu_busy_total)
   cg1=$(cg_usage_ns)
+  origin_tx1=$(origin_tx_bytes)
 }
+origin_tx_bytes() { nsx 0 cat /sys/class/net/eth0/statistics/tx_bytes; }
 reset_nodes() {
   local i nss=()
   for ((i = 0; i <= n; i++)); do nss+=("$(ns_name "$i")"); done
