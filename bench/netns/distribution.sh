@@ -3,13 +3,16 @@
 # (topology.sh), three ways, and reports time-to-all-done against the lower bound.
 #
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
-#                   [--methods "http aria2c shoal"] [--bin-dir build/bin] [--timeout-factor 20]
+#                   [--methods "http aria2c shoal shoal-ss"] [--bin-dir build/bin] [--timeout-factor 20]
 #                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
 #   shoal   shoal-tracker + shoal-seeder on the origin, shoal-node on every node, `shoal put`,
 #           then `shoal fetch` on every node at once (skipped while the binaries are not built)
+#   shoal-ss  the same with the origin super-seeding (shoal-seeder --super-seed)
+# SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags to the Shoal runs (tuning), recorded in
+# the row's note; SHOAL_BENCH_KEEP_LOGS=DIR keeps every case's daemon logs there.
 #
 # Every benchmark process runs at nice --nice (default -10): the machine is shared with other
 # engineers' compilers, and the benchmark should measure the network, not their load.

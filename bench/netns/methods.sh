@@ -84,6 +84,7 @@ run_aria2c() {
 # SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags (e.g. "--disk-io posix" or
 # "--bt-setting suggest_mode=1") for tuning runs; they are recorded in the row's note.
 run_shoal() {
+  local method=${1:-shoal}
   local -a seeder_args node_args
   read -r -a seeder_args <<<"${SHOAL_SEEDER_ARGS:-}"
   read -r -a node_args <<<"${SHOAL_NODE_ARGS:-}"
@@ -93,8 +94,8 @@ run_shoal() {
   done
   if ((${#missing[@]})); then
     echo "  shoal: binaries not built yet (missing in $bin_dir: ${missing[*]}): skipped"
-    merge_row "$(printf 'shoal\t%s\t%s\t%s\t%.2f\t\t\t\t\t\t\t\t\t\t\t\t\tshoal binaries not built yet' \
-      "$n" "${rate_label:-$rate}" "$size" "$(awk -v g="$goodput" 'BEGIN { print g / 1e6 }')")"
+    merge_row "$(printf '%s\t%s\t%s\t%s\t%.2f\t\t\t\t\t\t\t\t\t\t\t\t\tshoal binaries not built yet' \
+      "$method" "$n" "${rate_label:-$rate}" "$size" "$(awk -v g="$goodput" 'BEGIN { print g / 1e6 }')")"
     return 0
   fi
   local state="$work/state" i id
@@ -131,5 +132,8 @@ run_shoal() {
   await_nodes "$n" "$timeout_s"
   end_timed
   local tuning="${SHOAL_SEEDER_ARGS:+; seeder $SHOAL_SEEDER_ARGS}${SHOAL_NODE_ARGS:+; nodes $SHOAL_NODE_ARGS}"
-  record shoal "shoal-node x$n, $tracker_kind$tuning"
+  record "$method" "shoal-node x$n, $tracker_kind$tuning"
 }
+
+# Shoal with the origin super-seeding: each piece leaves the origin once before any twice.
+run_shoal-ss() { SHOAL_SEEDER_ARGS="--super-seed ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-ss; }

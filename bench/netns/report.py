@@ -13,7 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-METHODS = [("http", "HTTP push"), ("aria2c", "aria2c swarm"), ("shoal", "Shoal")]
+METHODS = [("http", "HTTP push"), ("aria2c", "aria2c swarm"), ("shoal", "Shoal"),
+           ("shoal-ss", "Shoal, super-seeding origin")]
 
 
 def load(path):
