@@ -1,6 +1,6 @@
-// Control-plane message encode/decode: the proto/control.capnp messages built and framed as the
-// daemons build them (planner/dispatcher.cc, node/agent/planner_agent.cc), and decoded as their
-// receive loops read them (planner/node_session.cc + dispatcher.cc HandleOutbox,
+// Control-plane message encode/decode: the proto/control.capnp messages built and framed by the
+// daemons' own builders (planner/task_message.h, node/agent/agent_messages.h), and decoded as
+// their receive loops read them (planner/node_session.cc + dispatcher.cc HandleOutbox,
 // PlannerAgent::RunSession + OnTask), up to the point where they act on the fields (LMDB write,
 // process spawn). A memcpy of the same frame bytes runs alongside each case, so that figures
 // read as "this many memcpys of the frame".
@@ -24,10 +24,12 @@
 #include <vector>
 
 #include "core/framing.h"
+#include "node/agent/agent_messages.h"
 #include "node/agent/nagios.h"
 #include "node/agent/stats.h"
 #include "node/agent/stats_scheduler.h"
 #include "node/agent/task_runner.h"
+#include "planner/task_message.h"
 #include "proto/control.capnp.h"
 
 namespace {
@@ -38,14 +40,6 @@ constexpr size_t kOutputChunk = 64 * 1024;  // TaskRunner::Options::chunk_size, 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "proto_bench: %s\n", why.c_str());
   std::exit(1);
-}
-
-// The flat message without frame header: what the node's outbox stores and the planner keeps
-// (planner_agent.cc Flat(), planner/store.cc ToBytes(); both private to their daemons).
-std::string Flat(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
 // FramedSession::Receive after its socket reads: check the header, decode the body. The body
@@ -90,17 +84,8 @@ struct TaskTemplate {
 // Planner::SendTasks, per host: copy the template into a PlannerMessage, frame it.
 Result<std::string> EncodeTask(proto::TaskSpec::Reader tmpl, uint64_t task_id, uint64_t run_id) {
   capnp::MallocMessageBuilder message;
-  auto task = message.initRoot<proto::PlannerMessage>().initTask();
-  task.setTaskId(task_id);
-  task.setRunId(run_id);
-  task.setBody(tmpl.getBody());
-  task.setStoredScript(tmpl.getStoredScript());
-  task.setInterpreter(tmpl.getInterpreter());
-  task.setArgs(tmpl.getArgs());
-  task.setRunAs(tmpl.getRunAs());
-  task.setWorkingDir(tmpl.getWorkingDir());
-  task.setEnv(tmpl.getEnv());
-  task.setTimeoutMs(tmpl.getTimeoutMs());
+  planner::FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(), tmpl, task_id,
+                              run_id);
   return EncodeFrame(message);
 }
 
@@ -167,36 +152,17 @@ node::TaskOutcome SampleOutcome() {
 // back between them is left out.
 Result<std::string> EncodeResult(const node::TaskOutcome& outcome, uint64_t outbox_seq) {
   capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<proto::OutboxMessage>().initResult();
-  r.setTaskId(outcome.id.v);
-  if (outcome.timed_out) {
-    r.setEnd(proto::TaskEnd::TIMED_OUT);
-  } else if (outcome.cancelled) {
-    r.setEnd(proto::TaskEnd::CANCELLED);
-  } else if (outcome.signal) {
-    r.setEnd(proto::TaskEnd::SIGNALED);
-  } else {
-    r.setEnd(proto::TaskEnd::EXITED);
-  }
-  r.setExitCode(outcome.exit_code.value_or(-1));
-  r.setSignal(outcome.signal.value_or(0));
-  r.setStartedMs(outcome.start_unix_ms);
-  r.setEndedMs(outcome.end_unix_ms);
-  r.setStdoutBytes(outcome.stdout_bytes);
-  r.setStderrBytes(outcome.stderr_bytes);
-  return EncodeEnvelope(outbox_seq, Flat(message));
+  node::FillTaskResult(message.initRoot<proto::OutboxMessage>().initResult(), outcome);
+  return EncodeEnvelope(outbox_seq, FlatMessageBytes(message));
 }
 
 // PlannerAgent::OnOutput, then Pump.
 Result<std::string> EncodeOutput(uint64_t task_id, std::string_view chunk, uint64_t chunk_seq,
                                  uint64_t outbox_seq) {
   capnp::MallocMessageBuilder message;
-  auto o = message.initRoot<proto::OutboxMessage>().initOutput();
-  o.setTaskId(task_id);
-  o.setStream(static_cast<uint8_t>(node::OutputStream::kStdout));
-  o.setSeq(chunk_seq);
-  o.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(chunk.data()), chunk.size()));
-  return EncodeEnvelope(outbox_seq, Flat(message));
+  node::FillTaskOutput(message.initRoot<proto::OutboxMessage>().initOutput(), node::TaskId{task_id},
+                       node::OutputStream::kStdout, chunk_seq, chunk);
+  return EncodeEnvelope(outbox_seq, FlatMessageBytes(message));
 }
 
 struct ReceivedResult {
@@ -334,27 +300,7 @@ node::StatsSample BuiltinSample() {
 // PlannerAgent::OnSample.
 Result<std::string> EncodeStats(const node::StatsSample& sample) {
   capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<proto::NodeMessage>().initStats();
-  r.setUnixMs(sample.unix_ms);
-  r.setSource(sample.source);
-  r.setState(std::string(node::ServiceStateName(sample.state)));
-  r.setText(sample.text);
-  auto metrics = r.initMetrics(sample.metrics.size());
-  for (size_t i = 0; i < sample.metrics.size(); ++i) {
-    metrics[i].setName(sample.metrics[i].name);
-    metrics[i].setValue(sample.metrics[i].value);
-    metrics[i].setUom(sample.metrics[i].uom);
-  }
-  auto alerts = r.initAlerts(sample.alerts.size());
-  for (size_t i = 0; i < sample.alerts.size(); ++i) {
-    const node::Alert& a = sample.alerts[i];
-    alerts[i].setName(a.name);
-    alerts[i].setFrom(std::string(node::ServiceStateName(a.from)));
-    alerts[i].setTo(std::string(node::ServiceStateName(a.to)));
-    alerts[i].setHasValue(a.value.has_value());
-    alerts[i].setValue(a.value.value_or(0));
-    alerts[i].setText(a.text);
-  }
+  node::FillStatsReport(message.initRoot<proto::NodeMessage>().initStats(), sample);
   return EncodeFrame(message);
 }
 

@@ -118,7 +118,7 @@ for key, label in cases:
 def x(op, key):
     return med[f"{op}/{key}"] / med[f"memcpy/{key}"]
 print(f"\nReading it: the 64 KiB chunk costs {x('encode', 'output_64KiB'):.1f} memcpys to encode "
-      "and the node's path copies the chunk 6 times (setData, Flat's messageToFlatArray and "
+      "and the node's path copies the chunk 6 times (setData, FlatMessageBytes's messageToFlatArray and "
       "string, setPayload, EncodeFrame's messageToFlatArray and string); decode costs "
       f"{x('decode', 'output_64KiB'):.1f} for 3 copies (Frame::Decode of the envelope and of the "
       "payload, RecordOutput's value). Small messages are fixed cost: "

@@ -4,6 +4,12 @@
 
 namespace shoal {
 
+std::string FlatMessageBytes(capnp::MessageBuilder& message) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
 Result<std::string> EncodeFrame(capnp::MessageBuilder& message, uint32_t max_size) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   kj::ArrayPtr<const kj::byte> bytes = words.asBytes();

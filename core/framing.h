@@ -23,6 +23,10 @@ inline constexpr uint32_t kDefaultMaxFrameSize = 16u << 20;  // 16 MiB
 Result<std::string> EncodeFrame(capnp::MessageBuilder& message,
                                 uint32_t max_size = kDefaultMaxFrameSize);
 
+// The message in flat encoding without a frame header: how outbox entries and planner records
+// are stored (Frame::Decode reads it back).
+std::string FlatMessageBytes(capnp::MessageBuilder& message);
+
 // Returns the body length announced by `header`, or an error if it is 0 or above `max_size`.
 Result<uint32_t> ParseFrameHeader(std::span<const uint8_t, kFrameHeaderSize> header,
                                   uint32_t max_size = kDefaultMaxFrameSize);

@@ -17,7 +17,7 @@ void Audit::Record(const std::string& who, const std::string& action, const std:
   r.setDetail(detail);
   std::string key = lmdb::EncodeU64Key(static_cast<uint64_t>(now)) + lmdb::EncodeU64Key(++counter_);
   SHOAL_LOG(Info) << "audit: " << who << " " << action << " " << detail.substr(0, 200);
-  store_.Write([this, key, bytes = ToBytes(message)](lmdb::Txn& txn) {
+  store_.Write([this, key, bytes = FlatMessageBytes(message)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().audit, key, bytes);
   });
 }

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "planner/planner.h"
+#include "planner/task_message.h"
 
 namespace shoal::planner {
 
@@ -77,7 +78,7 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
   root.setRunId(0);
   std::vector<std::string> names;
   for (Host* h : *hosts) names.push_back(h->name);
-  Run& run = runs_.Create(who, targets, ToBytes(spec), names);
+  Run& run = runs_.Create(who, targets, FlatMessageBytes(spec), names);
   std::string command = run.command.substr(0, 200);
   audit_.Record(who, "run",
                 "run " + std::to_string(run.id) + " on " + std::to_string(names.size()) +
@@ -121,17 +122,7 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
         continue;
       }
       capnp::MallocMessageBuilder message;
-      auto task = message.initRoot<proto::PlannerMessage>().initTask();
-      task.setTaskId(id);
-      task.setRunId(run.id);
-      task.setBody(tmpl.getBody());
-      task.setStoredScript(tmpl.getStoredScript());
-      task.setInterpreter(tmpl.getInterpreter());
-      task.setArgs(tmpl.getArgs());
-      task.setRunAs(tmpl.getRunAs());
-      task.setWorkingDir(tmpl.getWorkingDir());
-      task.setEnv(tmpl.getEnv());
-      task.setTimeoutMs(tmpl.getTimeoutMs());
+      FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(), tmpl, id, run.id);
       (void)h->session->Send(message);
     }
     return true;

@@ -172,7 +172,7 @@ void Registry::Persist(const Host& h) {
   capnp::MallocMessageBuilder message;
   FillInfo(h, message.initRoot<proto::HostRecord>().initInfo());
   message.getRoot<proto::HostRecord>().getInfo().setOnline(false);
-  std::string bytes = ToBytes(message);
+  std::string bytes = FlatMessageBytes(message);
   store_.Write([this, name = h.name, bytes = std::move(bytes)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().hosts, name, bytes);
   });

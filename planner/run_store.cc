@@ -31,7 +31,7 @@ Status RunStore::Load() {
       for (auto t : r.getTargets()) run.targets.emplace_back(t);
       capnp::MallocMessageBuilder spec;
       spec.setRoot(r.getTask());
-      run.spec = ToBytes(spec);
+      run.spec = FlatMessageBytes(spec);
       auto task = r.getTask();
       run.command = task.getStoredScript().size() ? std::string(task.getStoredScript())
                                                   : std::string(task.getBody());
@@ -65,7 +65,7 @@ Status RunStore::Load() {
       if (!rec.getDone()) return false;
       capnp::MallocMessageBuilder result;
       result.setRoot(rec.getResult());
-      it->second.result = ToBytes(result);
+      it->second.result = FlatMessageBytes(result);
       it->second.done = true;
       it->second.ok = ResultOk(rec.getResult());
       return true;
@@ -118,7 +118,7 @@ Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, 
     hl.set(i, hosts[i]);
     il.set(i, t.id);
   }
-  std::string bytes = ToBytes(record);
+  std::string bytes = FlatMessageBytes(record);
   store_.Write([this, id = run.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
   });
@@ -146,7 +146,7 @@ bool RunStore::RecordResult(uint64_t task_id, proto::TaskResult::Reader result) 
   if (!t || t->done) return false;
   capnp::MallocMessageBuilder message;
   message.setRoot(result);
-  t->result = ToBytes(message);
+  t->result = FlatMessageBytes(message);
   t->done = true;
   t->ok = ResultOk(result);
   Run& run = runs_[t->run_id];
@@ -170,7 +170,7 @@ void RunStore::PersistTask(const Task& t) {
       return true;
     });
   }
-  std::string bytes = ToBytes(record);
+  std::string bytes = FlatMessageBytes(record);
   store_.Write([this, id = t.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().tasks, lmdb::EncodeU64Key(id), bytes);
   });

@@ -31,7 +31,7 @@ void StatsStore::Record(Host& host, proto::StatsReport::Reader report) {
   message.setRoot(report);
   std::string ring = host.name + '\0' + source + '\0';
   uint32_t slot = next_slot_[ring]++ % kSlots;
-  store_.Write([this, key = ring + lmdb::EncodeU64Key(slot), bytes = ToBytes(message)](
+  store_.Write([this, key = ring + lmdb::EncodeU64Key(slot), bytes = FlatMessageBytes(message)](
                    lmdb::Txn& txn) { return txn.Put(store_.dbs().stats, key, bytes); });
 }
 

@@ -71,12 +71,6 @@ Status Store::Flush() {
   return Status::Ok();
 }
 
-std::string ToBytes(capnp::MessageBuilder& message) {
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
 Result<std::unique_ptr<Frame>> FromBytes(std::string_view bytes) {
   return Frame::Decode(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));

@@ -53,8 +53,7 @@ class Store {
   uint64_t commits_ = 0;
 };
 
-// Records are Cap'n Proto messages stored flat (no frame header).
-std::string ToBytes(capnp::MessageBuilder& message);
+// Records are Cap'n Proto messages stored flat (no frame header: core's FlatMessageBytes).
 Result<std::unique_ptr<Frame>> FromBytes(std::string_view bytes);
 
 int64_t NowMs();

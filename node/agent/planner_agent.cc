@@ -11,9 +11,11 @@
 #include <fstream>
 #include <random>
 
+#include "core/framing.h"
 #include "core/log.h"
 #include "core/ready_file.h"
 #include "node/agent/agent_identity.h"
+#include "node/agent/agent_messages.h"
 
 namespace shoal::node {
 namespace asio = boost::asio;
@@ -26,12 +28,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Flat(capnp::MessageBuilder& message) {
-  auto words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
 std::string ReadFirstLine(const char* path) {
@@ -327,12 +323,8 @@ void PlannerAgent::OnTask(proto::TaskSpec::Reader t) {
 
 void PlannerAgent::OnOutput(TaskId id, OutputStream stream, uint64_t seq, std::string_view bytes) {
   capnp::MallocMessageBuilder message;
-  auto o = message.initRoot<proto::OutboxMessage>().initOutput();
-  o.setTaskId(id.v);
-  o.setStream(static_cast<uint8_t>(stream));
-  o.setSeq(seq);
-  o.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
-  if (auto r = outbox_->Append(Flat(message)); !r) {
+  FillTaskOutput(message.initRoot<proto::OutboxMessage>().initOutput(), id, stream, seq, bytes);
+  if (auto r = outbox_->Append(FlatMessageBytes(message)); !r) {
     Fatal(r.error());
     return;
   }
@@ -341,30 +333,15 @@ void PlannerAgent::OnOutput(TaskId id, OutputStream stream, uint64_t seq, std::s
 
 void PlannerAgent::OnDone(const TaskOutcome& outcome) {
   capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<proto::OutboxMessage>().initResult();
-  r.setTaskId(outcome.id.v);
-  if (outcome.timed_out) {
-    r.setEnd(proto::TaskEnd::TIMED_OUT);
-  } else if (outcome.cancelled) {
-    r.setEnd(proto::TaskEnd::CANCELLED);
-  } else if (outcome.signal) {
-    r.setEnd(proto::TaskEnd::SIGNALED);
-  } else {
-    r.setEnd(proto::TaskEnd::EXITED);
-  }
-  r.setExitCode(outcome.exit_code.value_or(-1));
-  r.setSignal(outcome.signal.value_or(0));
-  r.setStartedMs(outcome.start_unix_ms);
-  r.setEndedMs(outcome.end_unix_ms);
-  r.setStdoutBytes(outcome.stdout_bytes);
-  r.setStderrBytes(outcome.stderr_bytes);
+  FillTaskResult(message.initRoot<proto::OutboxMessage>().initResult(), outcome);
   AppendResult(message, outcome.id);
   Pump();
 }
 
 void PlannerAgent::AppendResult(capnp::MallocMessageBuilder& message, TaskId id) {
-  auto appended = outbox_->AppendWith(
-      Flat(message), [&](lmdb::Txn& txn) { return journal_->MarkFinishedIn(txn, id, NowMs()); });
+  auto appended = outbox_->AppendWith(FlatMessageBytes(message), [&](lmdb::Txn& txn) {
+    return journal_->MarkFinishedIn(txn, id, NowMs());
+  });
   if (!appended) Fatal(appended.error());
 }
 
@@ -400,27 +377,7 @@ void PlannerAgent::Pump() {
 void PlannerAgent::OnSample(const StatsSample& sample) {
   if (!connected()) return;
   capnp::MallocMessageBuilder message;
-  auto r = message.initRoot<proto::NodeMessage>().initStats();
-  r.setUnixMs(sample.unix_ms);
-  r.setSource(sample.source);
-  r.setState(std::string(ServiceStateName(sample.state)));
-  r.setText(sample.text);
-  auto metrics = r.initMetrics(sample.metrics.size());
-  for (size_t i = 0; i < sample.metrics.size(); ++i) {
-    metrics[i].setName(sample.metrics[i].name);
-    metrics[i].setValue(sample.metrics[i].value);
-    metrics[i].setUom(sample.metrics[i].uom);
-  }
-  auto alerts = r.initAlerts(sample.alerts.size());
-  for (size_t i = 0; i < sample.alerts.size(); ++i) {
-    const Alert& a = sample.alerts[i];
-    alerts[i].setName(a.name);
-    alerts[i].setFrom(std::string(ServiceStateName(a.from)));
-    alerts[i].setTo(std::string(ServiceStateName(a.to)));
-    alerts[i].setHasValue(a.value.has_value());
-    alerts[i].setValue(a.value.value_or(0));
-    alerts[i].setText(a.text);
-  }
+  FillStatsReport(message.initRoot<proto::NodeMessage>().initStats(), sample);
   (void)session_->Send(message);
 }
 

@@ -17,11 +17,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-std::string Flat(capnp::MessageBuilder& m) {
-  auto words = capnp::messageToFlatArray(m);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -122,7 +117,7 @@ asio::awaitable<bool> VirtualNode::Session() {
           r.setStdoutBytes(text.size());
           for (auto* msg : {&out, &res}) {
             uint64_t seq = next_seq_++;
-            unacked_.emplace_back(seq, Flat(*msg));
+            unacked_.emplace_back(seq, FlatMessageBytes(*msg));
             SendEnvelope(seq, unacked_.back().second);
           }
           shared_.tasks++;
