@@ -1,0 +1,2 @@
+# Jobs and waves: the job-file reader and wave planning (pure functions, no processes).
+shoal_test(waves_test waves_test.cc LIBS shoal::jobs)
