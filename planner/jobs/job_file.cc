@@ -10,6 +10,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "planner/jobs/waves.h"
@@ -26,8 +27,9 @@ std::optional<T> Decimal(std::string_view text, bool* overflow = nullptr) {
   T value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
+  if (end != text.data() + text.size()) return std::nullopt;
   if (ec == std::errc::result_out_of_range && overflow) *overflow = true;
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (ec != std::errc()) return std::nullopt;
   return value;
 }
 
@@ -254,6 +256,7 @@ bool JobReader::Entries(const Value& v,
                         std::optional<std::initializer_list<std::string_view>> known,
                         std::vector<Entry>* out) {
   if (!v.node.IsMap()) return Fail(v, "must be a map");
+  std::set<std::string> seen;
   for (auto it = v.node.begin(); it != v.node.end(); ++it) {
     // Copies: `it->first` lives in a temporary proxy that dies with this statement.
     const YAML::Node key = it->first;
@@ -263,9 +266,7 @@ bool JobReader::Entries(const Value& v,
     if (known && std::find(known->begin(), known->end(), name) == known->end()) {
       return Fail(key.Mark(), path, "unknown key");
     }
-    if (std::any_of(out->begin(), out->end(), [&](const Entry& e) { return e.key == name; })) {
-      return Fail(key.Mark(), path, "duplicate key");
-    }
+    if (!seen.insert(name).second) return Fail(key.Mark(), path, "duplicate key");
     const YAML::Node value = it->second;
     out->push_back({name, key.Mark(), {value, value.IsNull() ? key.Mark() : value.Mark(), path}});
   }
