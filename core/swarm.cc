@@ -4,6 +4,7 @@
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/ip_filter.hpp>
+#include <libtorrent/operations.hpp>
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
@@ -11,7 +12,9 @@
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
+#include "core/disk_io.h"
 #include "core/log.h"
+#include "core/swarm_origin_bytes.h"
 #include "core/swarm_settings.h"
 
 namespace shoal {
@@ -55,6 +58,7 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
   }
   lt::session_params params(std::move(*settings));
   if (options_.disk_io == "posix") params.disk_io_constructor = lt::posix_disk_io_constructor;
+  if (options_.disk_io == "shoal") params.disk_io_constructor = ShoalDiskIoConstructor;
   session_ = std::make_unique<lt::session>(std::move(params));
   if (options_.upload_limit > 0 || options_.download_limit > 0) {
     // Peers on loopback and LANs sit in libtorrent's unthrottled local class; a rate limit that
@@ -114,29 +118,33 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   p.trackers = {AnnounceUrlWithTopology(options_.tracker_url, options_.dc, options_.rack)};
   p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
   if (mode == AddMode::kSeedTrusted) p.flags |= lt::torrent_flags::seed_mode;
-  if (options_.origin) p.flags |= lt::torrent_flags::super_seeding;
+  if (options_.super_seed) p.flags |= lt::torrent_flags::super_seeding;
+  auto from_origin = std::make_shared<std::atomic<uint64_t>>(0);
+  if (!options_.origin) p.extensions.push_back(CountOriginBytes(from_origin));
   lt::torrent_handle h = session_->add_torrent(std::move(p), ec);
   if (ec) return Error::of(meta.id.str(), "cannot add to swarm: " + ec.message());
-  handles_[meta.id] = h;
+  torrents_[meta.id] = Torrent{h, std::move(from_origin)};
   return Status::Ok();
 }
 
-void Swarm::Remove(const ArtifactId& id) {
-  auto it = handles_.find(id);
-  if (it == handles_.end()) return;
-  session_->remove_torrent(it->second);
-  handles_.erase(it);
+void Swarm::Remove(const ArtifactId& id, bool delete_file) {
+  auto it = torrents_.find(id);
+  if (it == torrents_.end()) return;
+  session_->remove_torrent(it->second.handle,
+                           delete_file ? lt::session::delete_files : lt::remove_flags_t{});
+  torrents_.erase(it);
 }
 
 std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
-  auto it = handles_.find(id);
-  if (it == handles_.end()) return std::nullopt;
-  lt::torrent_status st = it->second.status();
+  auto it = torrents_.find(id);
+  if (it == torrents_.end()) return std::nullopt;
+  lt::torrent_status st = it->second.handle.status();
   TransferStatus out;
   out.done = static_cast<uint64_t>(st.total_wanted_done);
   out.total = static_cast<uint64_t>(st.total_wanted);
   out.payload_downloaded = static_cast<uint64_t>(st.total_payload_download);
   out.payload_uploaded = static_cast<uint64_t>(st.total_payload_upload);
+  out.payload_from_origin = it->second.from_origin->load(std::memory_order_relaxed);
   out.peers = st.num_peers;
   out.download_rate = st.download_payload_rate;
   out.seeding = st.is_seeding;
@@ -145,8 +153,8 @@ std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
 
 std::pair<uint64_t, uint64_t> Swarm::Totals() const {
   uint64_t up = 0, down = 0;
-  for (const auto& [id, h] : handles_) {
-    lt::torrent_status st = h.status();
+  for (const auto& [id, t] : torrents_) {
+    lt::torrent_status st = t.handle.status();
     up += static_cast<uint64_t>(st.total_payload_upload);
     down += static_cast<uint64_t>(st.total_payload_download);
   }
@@ -154,9 +162,9 @@ std::pair<uint64_t, uint64_t> Swarm::Totals() const {
 }
 
 void Swarm::SaveResumeData() {
-  for (const auto& [id, h] : handles_) {
-    if (!h.status().is_seeding) {
-      h.save_resume_data(lt::torrent_handle::only_if_modified);
+  for (const auto& [id, t] : torrents_) {
+    if (!t.handle.status().is_seeding) {
+      t.handle.save_resume_data(lt::torrent_handle::only_if_modified);
     }
   }
 }
@@ -172,8 +180,8 @@ void Swarm::ScheduleResumeSaves() {
 }
 
 std::optional<ArtifactId> Swarm::IdOf(const lt::torrent_handle& h) const {
-  for (const auto& [id, handle] : handles_) {
-    if (handle == h) return id;
+  for (const auto& [id, t] : torrents_) {
+    if (t.handle == h) return id;
   }
   return std::nullopt;
 }
@@ -201,9 +209,15 @@ void Swarm::PumpAlerts() {
         events_.OnCorruptPiece(*id, static_cast<int>(hf->piece_index));
       }
     } else if (auto* e = lt::alert_cast<lt::torrent_error_alert>(a)) {
-      if (auto id = IdOf(e->handle)) events_.OnFailed(*id, Error{e->message()});
+      if (auto id = IdOf(e->handle))
+        events_.OnFailed(*id, Error::of(e->filename(), e->error.message()));
     } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
-      if (auto id = IdOf(fe->handle)) events_.OnFailed(*id, Error{fe->message()});
+      // e.g. "file_write /var/lib/shoal/objects/9f2c...: No space left on device"
+      if (auto id = IdOf(fe->handle)) {
+        events_.OnFailed(*id, Error::of(std::string(lt::operation_name(fe->op)) + " " +
+                                            fe->filename(),
+                                        fe->error.message()));
+      }
     } else if (auto* t = lt::alert_cast<lt::tracker_error_alert>(a)) {
       SHOAL_LOG(Debug) << t->message();
     }

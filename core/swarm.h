@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <libtorrent/torrent_handle.hpp>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,13 +30,20 @@ struct SwarmOptions {
   std::string dc, rack;                // topology, for the tracker's peer ordering
   int upload_limit = 0;                // bytes/s for the whole session, 0 = unlimited
   int download_limit = 0;
-  bool origin = false;  // the seeder: spend upload on pieces no one has yet
+  // The seeder's session: it announces itself with kOriginPeerIdPrefix so that nodes can tell
+  // the bytes they took from the origin from those they took from each other.
+  bool origin = false;
+  // libtorrent super-seeding on every torrent (origin only): spend upload on pieces no one has
+  // yet, one or two pieces per peer at a time.
+  bool super_seed = false;
   // How often downloading torrents save resume data: a killed node refetches at most about this
   // many seconds of transfer. Each save serializes the file's verified merkle leaves (32 bytes
   // per 16 KiB block: 256 KiB for 128 MiB) and commits them to LMDB, so it is not free.
   int resume_interval_s = 5;
-  // libtorrent's disk back end: "mmap" (libtorrent's default) or "posix" (pread/pwrite).
-  std::string disk_io = "mmap";
+  // libtorrent's disk back end: "posix" (read/write calls) or "mmap" (libtorrent's default).
+  // posix is the default because a full disk or an I/O error is an error it reports (the
+  // download fails cleanly); with mmap the same write is a SIGBUS that kills the process.
+  std::string disk_io = "posix";
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -48,6 +56,9 @@ struct TransferStatus {
   uint64_t done = 0, total = 0;     // verified bytes of the file
   uint64_t payload_downloaded = 0;  // from peers, since this process added the torrent
   uint64_t payload_uploaded = 0;    // to peers, since this process added the torrent
+  // The part of payload_downloaded that came from the origin (the seeder); the rest came from
+  // other nodes. Counts peers that have since disconnected.
+  uint64_t payload_from_origin = 0;
   int peers = 0;
   int download_rate = 0;  // bytes/s
   bool seeding = false;
@@ -77,9 +88,10 @@ class Swarm {
   // Adds the artifact's torrent; a no-op if it is already in the session.
   Status Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
              const std::optional<std::vector<char>>& resume = std::nullopt);
-  // Drops the torrent from the session (files stay).
-  void Remove(const ArtifactId& id);
-  bool Has(const ArtifactId& id) const { return handles_.count(id) != 0; }
+  // Drops the torrent from the session. Its file stays unless `delete_file`, in which case
+  // libtorrent deletes it once the torrent's outstanding disk operations are done.
+  void Remove(const ArtifactId& id, bool delete_file = false);
+  bool Has(const ArtifactId& id) const { return torrents_.count(id) != 0; }
   std::optional<TransferStatus> GetStatus(const ArtifactId& id) const;
   // Payload bytes served to and taken from peers by this session, over every torrent.
   std::pair<uint64_t, uint64_t> Totals() const;
@@ -92,11 +104,17 @@ class Swarm {
   void ScheduleResumeSaves();
   std::optional<ArtifactId> IdOf(const libtorrent::torrent_handle& h) const;
 
+  struct Torrent {
+    libtorrent::torrent_handle handle;
+    // Payload bytes received from the origin, counted on libtorrent's network thread.
+    std::shared_ptr<std::atomic<uint64_t>> from_origin;
+  };
+
   boost::asio::io_context& io_;
   SwarmOptions options_;
   SwarmEvents& events_;
   std::unique_ptr<libtorrent::session> session_;
-  std::map<ArtifactId, libtorrent::torrent_handle> handles_;
+  std::map<ArtifactId, Torrent> torrents_;
   boost::asio::steady_timer resume_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int listen_port_ = 0;

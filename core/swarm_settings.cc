@@ -3,6 +3,8 @@
 #include <charconv>
 #include <libtorrent/alert.hpp>
 
+#include "core/swarm_origin_bytes.h"
+
 namespace shoal {
 namespace lt = libtorrent;
 
@@ -40,6 +42,9 @@ Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
   lt::settings_pack s;
   s.set_str(lt::settings_pack::listen_interfaces, options.listen);
   s.set_str(lt::settings_pack::user_agent, "shoal/0.1");
+  // Nodes count the bytes they take from the origin by its peer-id prefix (swarm_origin_bytes.h).
+  s.set_str(lt::settings_pack::peer_fingerprint,
+            std::string(options.origin ? kOriginPeerIdPrefix : kNodePeerIdPrefix));
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::status | lt::alert_category::error |
                                                lt::alert_category::storage |
                                                lt::alert_category::tracker);
@@ -89,8 +94,8 @@ Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
 }
 
 Status ValidateSwarmOptions(const SwarmOptions& options) {
-  if (options.disk_io != "mmap" && options.disk_io != "posix")
-    return Error::of("--disk-io " + options.disk_io, "expected mmap or posix");
+  if (options.disk_io != "mmap" && options.disk_io != "posix" && options.disk_io != "shoal")
+    return Error::of("--disk-io " + options.disk_io, "expected shoal, posix or mmap");
   auto settings = MakeSwarmSettings(options);
   if (!settings) return settings.error();
   return Status::Ok();

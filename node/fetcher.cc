@@ -5,6 +5,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/disk_io_space.h"
 #include "core/file_check.h"
 #include "core/log.h"
 #include "core/paths.h"
@@ -56,7 +57,15 @@ void Fetcher::Restore() {
       fs::remove(object, ec);
       continue;
     }
+    // A download that cannot finish in the space left is dropped rather than resumed into the
+    // same failure (a later fetch starts it afresh, checking space again).
+    if (auto space = CheckSpace(record.meta, {}); !space) {
+      SHOAL_LOG(Error) << space.error().message << "; dropping the partial download";
+      DropPartial(id);
+      continue;
+    }
     auto download = std::make_shared<Download>();
+    download->size = record.meta.size;
     downloads_[id] = download;
     if (auto s = swarm_->Add(record.meta, index_.objects_dir(), Swarm::AddMode::kDownload,
                              index_.GetResume(id));
@@ -79,14 +88,26 @@ std::shared_ptr<Fetcher::Download> Fetcher::StartDownload(const ArtifactId& id) 
 asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> download) {
   std::optional<ArtifactMeta> meta;
   if (auto record = index_.Get(id)) meta = std::move(record->meta);
+  const bool known = meta.has_value();
   if (!meta) {
     auto fetched = co_await origin_.Get(id);
     if (!fetched) {
       Finish(id, fetched.error());
       co_return;
     }
+    meta = std::move(*fetched);
+  }
+  download->size = meta->size;
+  std::vector<fs::path> dests;
+  for (const auto& install : download->installs) dests.push_back(install->dest);
+  if (auto space = CheckSpace(*meta, dests); !space) {
+    if (known) DropPartial(id);
+    Finish(id, space.error());
+    co_return;
+  }
+  if (!known) {
     StoredRecord record;
-    record.meta = std::move(*fetched);
+    record.meta = std::move(*meta);
     record.added_unix_ms = NowUnixMs();
     if (auto s = index_.Put(record); !s) {
       Finish(id, s.error());
@@ -139,11 +160,23 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   outcome.meta.torrent.clear();
   outcome.from_cache = from_cache;
   outcome.path = index_.ObjectPath(id);
-  if (auto status = swarm_->GetStatus(id)) outcome.downloaded_bytes = status->payload_downloaded;
+  if (auto status = swarm_->GetStatus(id)) {
+    outcome.downloaded_bytes = status->payload_downloaded;
+    outcome.from_origin_bytes = status->payload_from_origin;
+    if (!from_cache) {
+      SHOAL_LOG(Info) << id.str() << ": took " << outcome.downloaded_bytes << " payload bytes, "
+                      << outcome.from_origin_bytes << " of them from the origin";
+    }
+  }
   if (pending && pending->result) {
     if (!*pending->result) co_return pending->result->error();
     outcome.path = *install_path;
   } else if (install_path) {  // cached already, or asked for after verification began
+    if (auto space = CheckFreeSpace({{install_path->parent_path(), record->meta.size}},
+                                    install_path->string());
+        !space) {
+      co_return space.error();
+    }
     fs::path object = outcome.path;
     // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
     auto install = [object, path = *install_path, mode] {
@@ -255,9 +288,41 @@ void Fetcher::Finish(const ArtifactId& id, std::optional<Error> error) {
   download->waiters.clear();
 }
 
+Status Fetcher::CheckSpace(const ArtifactMeta& meta, const std::vector<fs::path>& dests) const {
+  const fs::path object = index_.ObjectPath(meta.id);
+  auto remaining = [](uint64_t size, const fs::path& file) {
+    return size - std::min(size, AllocatedBytes(file));
+  };
+  std::vector<SpaceNeed> needs{{index_.objects_dir(), remaining(meta.size, object)}};
+  for (const auto& [other, download] : downloads_) {
+    if (other == meta.id || download->finished || download->size == 0) continue;
+    needs.push_back({index_.objects_dir(), remaining(download->size, index_.ObjectPath(other))});
+  }
+  // A staged copy is written beside each destination while the object is checked.
+  for (const auto& dest : dests) needs.push_back({dest.parent_path(), meta.size});
+  return CheckFreeSpace(needs, meta.id.str());
+}
+
+void Fetcher::DropPartial(const ArtifactId& id) {
+  swarm_->Remove(id, /*delete_file=*/true);
+  if (auto s = index_.Remove(id); !s) SHOAL_LOG(Warn) << s.error().message;
+  // Now, not only once libtorrent gets to it: the space is what the next fetch needs.
+  std::error_code ec;
+  fs::remove(index_.ObjectPath(id), ec);
+}
+
 void Fetcher::OnFailed(const ArtifactId& id, const Error& error) {
-  swarm_->Remove(id);
-  Finish(id, Error::of(id.str(), error.message));
+  auto it = downloads_.find(id);
+  if (it == downloads_.end() || it->second->finished) {
+    // A seeded object that can no longer be read: stop offering it; the next start re-checks it.
+    SHOAL_LOG(Error) << id.str() << ": " << error.message << "; no longer seeding it";
+    swarm_->Remove(id);
+    return;
+  }
+  // A disk error (ENOSPC, EIO) fails this download only; the daemon keeps serving the rest, and
+  // nothing of it is left to resume into the same failure.
+  DropPartial(id);
+  Finish(id, Error::of(id.str(), error.message + "; download abandoned, partial object removed"));
 }
 
 void Fetcher::OnResumeData(const ArtifactId& id, std::vector<char> data) {

@@ -27,7 +27,8 @@ struct FetchOutcome {
   ArtifactMeta meta;
   std::filesystem::path path;  // where it was installed, or the cache object if no dest
   double seconds = 0;          // from request to verified (and installed)
-  uint64_t downloaded_bytes = 0;
+  uint64_t downloaded_bytes = 0;  // payload from peers, the origin included
+  uint64_t from_origin_bytes = 0;  // of downloaded_bytes, those from the origin
   bool from_cache = false;
 };
 
@@ -70,6 +71,7 @@ class Fetcher : public SwarmEvents {
     std::optional<Status> result;  // set once verification has installed it (or failed to)
   };
   struct Download {
+    uint64_t size = 0;  // the artifact's, once its metadata is known
     std::vector<std::shared_ptr<PendingInstall>> installs;
     bool finished = false;
     std::optional<Error> error;
@@ -81,6 +83,11 @@ class Fetcher : public SwarmEvents {
   boost::asio::awaitable<void> Verify(ArtifactId id, std::shared_ptr<Download> download);
   void Finish(const ArtifactId& id, std::optional<Error> error);
   std::shared_ptr<Download> StartDownload(const ArtifactId& id);
+  // Fails, naming the filesystem and the bytes needed, unless the cache has room for the rest of
+  // `meta`'s object next to every other download in flight, and each of `dests` room for a copy.
+  Status CheckSpace(const ArtifactMeta& meta, const std::vector<std::filesystem::path>& dests) const;
+  // Forgets a partial download: out of the swarm, the index and the disk.
+  void DropPartial(const ArtifactId& id);
 
   boost::asio::io_context& io_;
   ArtifactIndex& index_;

@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   // send ~1.05 copies of the file instead of 1.6-1.8 and the swarm finish 3-13% sooner
   // (bench/netns); but libtorrent hands each peer only one or two pieces at a time, so a lone
   // node (or a fast link) fetching from the origin slows to a crawl (32 MiB: 11 s -> 67 s).
-  app.add_flag("--super-seed", swarm_options.origin,
+  swarm_options.origin = true;  // nodes tell its bytes from each other's by its peer id
+  app.add_flag("--super-seed", swarm_options.super_seed,
                "send each piece once before any twice: for many nodes fetching at once");
   AddSwarmOptions(app, swarm_options);
   app.add_option("--ready-file", ready_file, "written with addresses once serving");

@@ -1,2 +1,3 @@
 shoal_test(swarm_test swarm_test.cc)
 shoal_test(seeder_test seeder_test.cc)
+shoal_test(disk_full_test disk_full_test.cc)

@@ -23,6 +23,16 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
+// The node's own account of a fetch ("took N payload bytes, M of them from the origin"): the
+// last such line in its log, as {N, M}.
+std::pair<uint64_t, uint64_t> TakenBytes(const std::string& log) {
+  auto at = log.rfind(": took ");
+  if (at == std::string::npos) return {0, 0};
+  uint64_t total = 0, origin = 0;
+  std::sscanf(log.c_str() + at, ": took %lu payload bytes, %lu of them", &total, &origin);
+  return {total, origin};
+}
+
 TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   TempDir dir;
   Fleet fleet(dir.path());
@@ -44,12 +54,23 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   }
   for (auto& t : fetches) t.join();
   const std::string md5 = Md5Hex(file);
-  uint64_t uploaded_by_nodes = 0;
+  uint64_t uploaded_by_nodes = 0, from_origin = 0, taken_total = 0;
   for (int i = 0; i < kNodes; ++i) {
     ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
     EXPECT_EQ(Md5Hex(replies[i].path), md5) << "node " << i;
     uploaded_by_nodes += fleet.UploadedBytes(i);
+    auto [taken, taken_from_origin] = TakenBytes(fleet.node(i).Stderr());
+    EXPECT_EQ(taken, replies[i].downloaded_bytes) << "node " << i;
+    EXPECT_LE(taken_from_origin, taken) << "node " << i;
+    from_origin += taken_from_origin;
+    taken_total += taken;
   }
+  // What the nodes did not take from the origin they took from each other.
+  EXPECT_NEAR(static_cast<double>(taken_total - from_origin),
+              static_cast<double>(uploaded_by_nodes), 0.05 * static_cast<double>(taken_total));
+  // Every piece left the origin at least once; the nodes took the rest from each other.
+  EXPECT_GE(from_origin, uint64_t{64} << 20);
+  EXPECT_LT(from_origin, uint64_t{kNodes} * (64 << 20));
   // At 8 MB/s the origin could have sent at most ~the bytes of a few copies in this time; the
   // nodes served the rest. Every byte a node uploaded was a verified piece another node needed.
   EXPECT_GT(uploaded_by_nodes, uint64_t{64} << 20);
@@ -94,7 +115,12 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   constexpr uint64_t kSize = 4 << 20;
   WriteRandomFile(file, kSize, 9);
   std::string id = fleet.Put(file);
-  ASSERT_TRUE(fleet.Fetch(0, id, "").ok);
+  auto alone = fleet.Fetch(0, id, "");
+  ASSERT_TRUE(alone.ok) << alone.error;
+  // Alone in the swarm, node 0 took every byte from the origin.
+  auto [taken, from_origin] = TakenBytes(fleet.node(0).Stderr());
+  EXPECT_GE(taken, kSize);
+  EXPECT_EQ(from_origin, taken);
 
   // Node 0 turns bad: its cached copy is overwritten in a few places behind libtorrent's back,
   // and it keeps serving it.
