@@ -5,6 +5,7 @@
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
 #                   [--methods "http aria2c shoal shoal-ss"] [--bin-dir build/bin] [--timeout-factor 20]
 #                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
+#                   [--repeat K]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
@@ -24,6 +25,9 @@
 # wan rate x the measured link goodput factor), and the rate column reads "R,Kdc@W".
 # Rows are merged into bench/results/distribution.tsv (same method/N/rate/size replaced), then
 # report.py rewrites distribution.md and distribution.png.
+# --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
+# shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
+# median and spread (summarize.py), and merges each case's median run into distribution.tsv.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -40,6 +44,7 @@ bench_nice=-10
 dcs=1
 wan_rate=""
 results="$repo/bench/results"
+repeat=1
 while (($#)); do
   case $1 in
     --nodes) nodes_list=$2; shift 2 ;;
@@ -52,7 +57,8 @@ while (($#)); do
     --dcs) dcs=$2; shift 2 ;;
     --wan-rate) wan_rate=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +70,8 @@ size_bytes=$(size_to_bytes "$size")
 hz=$(getconf CLK_TCK)
 work="/tmp/${SHOAL_NS_PREFIX}work"
 tsv="$results/distribution.tsv"
+runs_tsv="$results/distribution-runs.tsv"
+session=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results"
 
 cleanup() {
@@ -175,7 +183,12 @@ record() {
     rm -rf "$kept" && mkdir -p "$kept" && cp "$work"/*.log "$kept"/ 2>/dev/null
     echo "$t0" >"$kept/t0"
   fi
-  merge_row "$(cat "$work/row")"
+  if ((repeat > 1)); then
+    [[ -s $runs_tsv ]] || printf '%s\tsession\trun\n' "$header" >"$runs_tsv"
+    printf '%s\t%s\t%s\n' "$(cat "$work/row")" "$session" "$rep" >>"$runs_tsv"
+  else
+    merge_row "$(cat "$work/row")"
+  fi
   awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",
     $1, $2, $3, $6, $7, $8, $12, $13, $14, $17, $18 }' "$work/row"
 }
@@ -244,15 +257,26 @@ for n in $nodes_list; do
   fi
   timeout_s=$(awk -v f="$timeout_factor" -v n="$n" -v s="$size_bytes" -v g="$goodput" \
     'BEGIN { printf "%d", 60 + f * s / g * (n > 4 ? n / 4 : 1) }')
-  for method in $methods; do
-    reset_nodes
-    bg=$(background_cpu)
-    load1=$(cut -d' ' -f1 /proc/loadavg)  # other users' run queue: swarm times suffer above ~2
-    cg_new "$method-$n"
-    "run_$method" || echo "  $method failed (exit $?)" >&2
-    reset_nodes
-    cg_drop
+  for ((rep = 1; rep <= repeat; rep++)); do
+    ((repeat > 1)) && echo "  -- run $rep of $repeat"
+    for method in $methods; do
+      reset_nodes
+      bg=$(background_cpu)
+      load1=$(cut -d' ' -f1 /proc/loadavg)  # other users' run queue: swarm times suffer above ~2
+      cg_new "$method-$n"
+      "run_$method" || echo "  $method failed (exit $?)" >&2
+      reset_nodes
+      cg_drop
+    done
   done
+  if ((repeat > 1)); then
+    python3 "$here/summarize.py" "$runs_tsv" "$session" 2>"$work/summary" >"$work/medians"
+    while IFS= read -r row; do
+      [[ $(cut -f2 <<<"$row") == "$n" ]] && merge_row "$row"
+    done <"$work/medians"
+    echo "  median and spread of $repeat runs (session $session):"
+    sed 's/^/    /' "$work/summary"
+  fi
   "$here/topology.sh" down
 done
 python3 "$here/report.py" "$tsv" "$results"

@@ -137,3 +137,8 @@ run_shoal() {
 
 # Shoal with the origin super-seeding: each piece leaves the origin once before any twice.
 run_shoal-ss() { SHOAL_SEEDER_ARGS="--super-seed ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-ss; }
+
+# Shoal with one libtorrent disk back end forced on the nodes (tuning: compare them in one run).
+run_shoal-mmap() { SHOAL_NODE_ARGS="--disk-io mmap ${SHOAL_NODE_ARGS:-}" run_shoal shoal-mmap; }
+run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_shoal shoal-posix; }
+run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
