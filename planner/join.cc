@@ -18,14 +18,40 @@ bool ValidNodeName(const std::string& name) {
   return true;
 }
 
+namespace {
+constexpr std::string_view kSerialPrefix = "serial/";
+constexpr std::string_view kIssuedPrefix = "issued/";
+}  // namespace
+
 Status JoinService::Load() {
   auto txn = store_.env().BeginRead();
   if (!txn) return txn.error();
   txn->Scan(store_.dbs().revoked, "", [&](std::string_view key, std::string_view) {
-    revoked_.insert(std::string(key));
+    if (key.starts_with(kSerialPrefix)) {
+      revoked_serials_.insert(std::string(key.substr(kSerialPrefix.size())));
+    } else {
+      fenced_names_.insert(std::string(key));  // also what name revocations used to write
+    }
+    return true;
+  });
+  txn->Scan(store_.dbs().meta, kIssuedPrefix, [&](std::string_view key, std::string_view) {
+    if (!key.starts_with(kIssuedPrefix)) return false;
+    std::string_view rest = key.substr(kIssuedPrefix.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return true;
+    std::string name(rest.substr(0, slash)), serial(rest.substr(slash + 1));
+    issued_[serial] = name;
+    serials_of_[name].push_back(serial);
     return true;
   });
   return Status::Ok();
+}
+
+bool JoinService::IsRevoked(const net::Identity& id) const {
+  if (revoked_serials_.contains(id.serial)) return true;
+  if (id.ou != net::kRoleNode || !fenced_names_.contains(id.cn)) return false;
+  auto it = issued_.find(id.serial);
+  return it == issued_.end() || it->second != id.cn;
 }
 
 void JoinService::CreateToken(uint32_t ttl_seconds, uint32_t uses,
@@ -47,7 +73,6 @@ Result<std::string> JoinService::Redeem(const std::string& token, const std::str
   if (d1 == std::string::npos || d2 == std::string::npos) return Error{"malformed join token"};
   std::string id = token.substr(0, d1), secret = token.substr(d1 + 1, d2 - d1 - 1);
   if (!ValidNodeName(name)) return Error::of(name, "invalid node name");
-  if (revoked_.contains(name)) return Error::of(name, "this node name is revoked");
   std::string value;
   {
     auto txn = store_.env().BeginRead();
@@ -70,9 +95,17 @@ Result<std::string> JoinService::Redeem(const std::string& token, const std::str
   if (NowMs() > expiry) return Error{"join token expired"};
   auto cert = ca_.SignCsr(csr_pem, name, net::kRoleNode);
   if (!cert) return cert.error();
-  // Consume the use. The node gets its certificate only in the same turn, before any other
-  // join could run, so a token cannot be used more often than allowed in memory either.
-  store_.Write([this, id, hash, expiry, uses](lmdb::Txn& txn) -> Status {
+  auto x509 = net::CertFromPem(*cert);
+  if (!x509) return x509.error();
+  std::string serial = net::IdentityOf(x509->get()).serial;
+  issued_[serial] = name;
+  serials_of_[name].push_back(serial);
+  // Consume the use and record the serial. The node gets its certificate only in the same
+  // turn, before any other join could run, so a token cannot be used more often than allowed
+  // in memory either.
+  std::string issued_key = std::string(kIssuedPrefix) + name + "/" + serial;
+  store_.Write([this, id, hash, expiry, uses, issued_key](lmdb::Txn& txn) -> Status {
+    if (auto s = txn.Put(store_.dbs().meta, issued_key, std::to_string(NowMs())); !s) return s;
     if (uses <= 1) {
       auto r = txn.Del(store_.dbs().tokens, id);
       if (!r) return r.error();
@@ -81,15 +114,37 @@ Result<std::string> JoinService::Redeem(const std::string& token, const std::str
     return txn.Put(store_.dbs().tokens, id,
                    hash + " " + std::to_string(expiry) + " " + std::to_string(uses - 1));
   });
-  (void)store_.Flush();
+  if (auto s = store_.Flush(); !s) return s.error();
   return cert;
 }
 
-void JoinService::Revoke(const std::string& name, std::function<void()> done) {
-  revoked_.insert(name);
+std::vector<std::string> JoinService::Revoke(const std::string& name, std::function<void()> done) {
+  std::vector<std::string> serials;
+  if (auto it = serials_of_.find(name); it != serials_of_.end()) serials = it->second;
+  fenced_names_.insert(name);
+  for (const auto& serial : serials) revoked_serials_.insert(serial);
+  std::string now = std::to_string(NowMs());
   store_.Write(
-      [this, name](lmdb::Txn& txn) {
-        return txn.Put(store_.dbs().revoked, name, std::to_string(NowMs()));
+      [this, name, serials, now](lmdb::Txn& txn) -> Status {
+        for (const auto& serial : serials) {
+          auto s = txn.Put(store_.dbs().revoked, std::string(kSerialPrefix) + serial,
+                           name + " " + now);
+          if (!s) return s;
+        }
+        return txn.Put(store_.dbs().revoked, name, now);
+      },
+      std::move(done));
+  return serials;
+}
+
+void JoinService::RevokeSerial(const std::string& serial, std::function<void()> done) {
+  revoked_serials_.insert(serial);
+  std::string name;
+  if (auto it = issued_.find(serial); it != issued_.end()) name = it->second;
+  std::string value = name + " " + std::to_string(NowMs());
+  store_.Write(
+      [this, serial, value](lmdb::Txn& txn) {
+        return txn.Put(store_.dbs().revoked, std::string(kSerialPrefix) + serial, value);
       },
       std::move(done));
 }
