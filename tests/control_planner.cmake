@@ -1,5 +1,9 @@
-# Control-plane joins over real components: joins and serial revocation on a real LMDB store
-# with real TLS handshakes.
+# Control-plane transport and joins over real components: TLS session resumption and the
+# handshake gate on loopback sockets; joins and serial revocation on a real LMDB store with
+# real TLS handshakes.
+if(TARGET shoal_net)
+  shoal_test(tls_resume_test tls_resume_test.cc LIBS shoal::net)
+endif()
 if(TARGET shoal_planner)
   shoal_test(join_test join_test.cc LIBS shoal::planner)
 endif()

@@ -1,6 +1,8 @@
 #include "core/net/tls_stream.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -14,13 +16,46 @@ namespace shoal::net {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+// OpenSSL's socket BIO writes with write(2): a peer that is gone (a planner SIGKILLed, a node
+// rebooted) raises SIGPIPE, whose default action kills the process. This BIO is the socket
+// BIO with writes done by send(MSG_NOSIGNAL), so that is an EPIPE error on that connection.
+int SendNoSignal(BIO* bio, const char* data, int len) {
+  int fd = -1;
+  BIO_get_fd(bio, &fd);
+  errno = 0;
+  int n = static_cast<int>(::send(fd, data, static_cast<size_t>(len), MSG_NOSIGNAL));
+  BIO_clear_retry_flags(bio);
+  if (n <= 0 && BIO_sock_should_retry(n)) BIO_set_retry_write(bio);
+  return n;
+}
+
+const BIO_METHOD* SocketMethodNoSigpipe() {
+  static const BIO_METHOD* method = [] {
+    const BIO_METHOD* base = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, no SIGPIPE");
+    // The old-style (int) entry points: those are what the built-in socket BIO defines.
+    BIO_meth_set_write(m, SendNoSignal);
+    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(base));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+    BIO_meth_set_create(m, BIO_meth_get_create(base));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+    return m;
+  }();
+  return method;
+}
+}  // namespace
+
 TlsStream::TlsStream(tcp::socket socket, const TlsContext& ctx, Side side)
     : socket_(std::move(socket)) {
   ssl_ = SSL_new(ctx.get());
   socket_.non_blocking(true);
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
-  SSL_set_fd(ssl_, socket_.native_handle());
+  BIO* bio = BIO_new(SocketMethodNoSigpipe());
+  BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);  // the socket owns the descriptor
+  SSL_set_bio(ssl_, bio, bio);
   if (side == Side::kClient) {
     SSL_set_connect_state(ssl_);
   } else {
@@ -99,6 +134,10 @@ asio::awaitable<Status> TlsStream::WriteAll(std::string_view data) {
   co_return Status::Ok();
 }
 
+void TlsStream::ResumeFrom(SessionSlot* slot) { TlsContext::BindSessionSlot(ssl_, slot); }
+
+bool TlsStream::resumed() const { return SSL_session_reused(ssl_) == 1; }
+
 X509* TlsStream::PeerCertificate() const { return SSL_get0_peer_certificate(ssl_); }
 
 std::string TlsStream::RemoteAddress() const {
@@ -111,7 +150,8 @@ std::string TlsStream::RemoteAddress() const {
 asio::awaitable<Result<std::unique_ptr<TlsStream>>> ConnectTls(asio::any_io_executor executor,
                                                                const std::string& host,
                                                                uint16_t port,
-                                                               const TlsContext& ctx) {
+                                                               const TlsContext& ctx,
+                                                               SessionSlot* slot) {
   boost::system::error_code ec;
   tcp::resolver resolver(executor);
   auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
@@ -121,6 +161,10 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> ConnectTls(asio::any_io_exec
   co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Error::of(host + ":" + std::to_string(port), ec.message());
   auto stream = std::make_unique<TlsStream>(std::move(socket), ctx, TlsStream::Side::kClient);
+  if (!slot && SSL_CTX_get_session_cache_mode(ctx.get()) & SSL_SESS_CACHE_CLIENT) {
+    slot = &ctx.default_session();
+  }
+  if (slot) stream->ResumeFrom(slot);
   if (auto s = co_await stream->Handshake(); !s) co_return s.error();
   co_return stream;
 }

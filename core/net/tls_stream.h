@@ -24,6 +24,7 @@
 
 namespace shoal::net {
 
+class SessionSlot;
 class TlsContext;
 
 class TlsStream {
@@ -43,7 +44,14 @@ class TlsStream {
   void Close();
   bool closed() const { return closed_; }
 
-  // The verified peer certificate (null if the peer sent none).
+  // Client side, before Handshake(): offer `slot`'s ticket (if it holds a live one) and keep
+  // the tickets this connection receives in it. `slot` must outlive the stream.
+  void ResumeFrom(SessionSlot* slot);
+  // After the handshake: whether it resumed a session (no certificates exchanged).
+  bool resumed() const;
+
+  // The verified peer certificate (null if the peer sent none). On a resumed session, the one
+  // the original handshake verified.
   X509* PeerCertificate() const;
   SSL* ssl() const { return ssl_; }
   boost::asio::ip::tcp::socket& socket() { return socket_; }
@@ -59,10 +67,11 @@ class TlsStream {
   bool closed_ = false;
 };
 
-// Connects to `host:port` and completes the TLS handshake as a client.
+// Connects to `host:port` and completes the TLS handshake as a client, resuming from `slot`
+// (default: the context's default_session(), if it has one) when it holds a ticket.
 boost::asio::awaitable<Result<std::unique_ptr<TlsStream>>> ConnectTls(
     boost::asio::any_io_executor executor, const std::string& host, uint16_t port,
-    const TlsContext& ctx);
+    const TlsContext& ctx, SessionSlot* slot = nullptr);
 
 // Splits "host:port". Fails on a missing or invalid port.
 Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);

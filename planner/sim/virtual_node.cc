@@ -39,15 +39,16 @@ asio::awaitable<void> VirtualNode::Run(std::chrono::milliseconds initial_delay) 
   asio::steady_timer timer(io_, initial_delay);
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  int backoff_ms = 200;
+  auto backoff = shared_.backoff_min;
   for (;;) {
     bool was_welcomed = co_await Session();
-    if (was_welcomed) backoff_ms = 200;
+    if (was_welcomed) backoff = shared_.backoff_min;
     shared_.failures++;
-    std::uniform_int_distribution<int> jitter(backoff_ms / 2, backoff_ms);
+    // Full jitter: after a planner restart, reconnects spread evenly over the whole window.
+    std::uniform_int_distribution<int64_t> jitter(0, backoff.count());
     timer.expires_after(std::chrono::milliseconds(jitter(rng)));
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    backoff_ms = std::min(backoff_ms * 2, 5000);
+    backoff = std::min(backoff * 2, shared_.backoff_max);
   }
 }
 
@@ -63,8 +64,10 @@ asio::awaitable<bool> VirtualNode::Session() {
                                                  net::TlsStream::Side::kClient);
   SSL_use_certificate(stream->ssl(), cert_);
   SSL_use_PrivateKey(stream->ssl(), shared_.key);
+  if (shared_.resume) stream->ResumeFrom(&ticket_);
   if (!(co_await stream->Handshake()).ok()) co_return false;
   shared_.connects++;
+  if (stream->resumed()) shared_.resumed++;
   auto session = std::make_shared<net::FramedSession>(std::move(stream), 1u << 20);
   session_ = session;
   {

@@ -2,6 +2,11 @@
 // heartbeats, and answers every task at once with one stdout chunk and an exit-0 result, sent
 // as outbox envelopes and kept until acknowledged (resent after a reconnect) like a real node.
 // It runs no process: the simulator measures the planner's fan-out, not fork/exec.
+//
+// When the connection drops (the planner died or restarted) it reconnects like a real agent:
+// exponential backoff from 100 ms to 5 s with full jitter (each wait uniform in [0, backoff]),
+// offering the session ticket of its last connection so the planner can resume instead of
+// running a full handshake (unless SimShared::resume is off: the full-handshake baseline).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -24,7 +29,9 @@ struct SimShared {
   EVP_PKEY* key = nullptr;               // every virtual node's key (certificates differ)
   std::string host;
   uint16_t port = 0;
-  std::atomic<uint64_t> welcomed{0}, tasks{0}, connects{0}, failures{0};
+  bool resume = true;
+  std::chrono::milliseconds backoff_min{100}, backoff_max{5000};
+  std::atomic<uint64_t> welcomed{0}, tasks{0}, connects{0}, resumed{0}, failures{0};
 };
 
 class VirtualNode : public std::enable_shared_from_this<VirtualNode> {
@@ -45,6 +52,7 @@ class VirtualNode : public std::enable_shared_from_this<VirtualNode> {
   std::string name_;
   X509* cert_;
   std::string source_;
+  net::SessionSlot ticket_;  // the planner's latest session ticket for this node
   net::FramedSessionPtr session_;
   uint32_t heartbeat_ms_ = 5000;
   uint64_t next_seq_ = 1;
