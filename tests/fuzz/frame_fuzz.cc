@@ -2,8 +2,8 @@
 // Proto frame bodies, and every message a planner or node reads from a peer (NodeMessage with
 // its nested outbox payload, PlannerMessage, CliRequest). Any input must yield values or
 // Errors, never a crash, and stay within the reader's traversal limits.
-// Build: cmake -DSHOAL_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang, then
-//   bin/frame_fuzz tests/fuzz/frame_corpus -max_total_time=60
+// Build and run: tools/fuzz-all (or cmake -DSHOAL_FUZZ=ON with clang, then
+//   bin/frame_fuzz tests/fuzz/corpus/frame -max_total_time=60).
 #include <cstddef>
 #include <cstdint>
 #include <span>
