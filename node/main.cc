@@ -12,6 +12,7 @@
 #include "core/swarm.h"
 #include "core/swarm_cli.h"
 #include "node/agent/planner_agent.h"
+#include "node/fetch_tasks.h"
 #include "node/fetcher.h"
 #include "node/node_service.h"
 #include "node/origin_client.h"
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
       asio::detached);
   // The control plane: this node takes tasks from a planner when given one.
   std::unique_ptr<node::PlannerAgent> agent;
+  node::FetchTasks fetch_tasks(io, fetcher);
   if (!planner.empty()) {
     node::AgentConfig config;
     config.planner = planner;
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
       config.labels.emplace_back(label.substr(0, eq), label.substr(eq + 1));
     }
     agent = std::make_unique<node::PlannerAgent>(io, config);
+    agent->SetFileTasks(&fetch_tasks);
     if (auto s = agent->Start(); !s) {
       SHOAL_LOG(Error) << s.error().message;
       return 1;

@@ -62,9 +62,69 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           if (!run) {
             Fail(*reply, "no such run");
           } else {
-            runs_.FillStatus(*run, req.getRunStatus().getWithResults(),
-                             reply->initRoot<proto::CliReply>().initRunStatus());
+            auto status = reply->initRoot<proto::CliReply>().initRunStatus();
+            bool with_results = req.getRunStatus().getWithResults();
+            runs_.FillStatus(*run, with_results && !run->is_job(), status);
+            job_runs_.FillStatus(*run, with_results, status);
           }
+          break;
+        }
+        case proto::CliRequest::PLAN: {
+          auto q = req.getPlan();
+          auto planned = job_runs_.Plan(q.getFileName(), q.getYaml(), ReadPins(q.getArtifacts()));
+          if (!planned) {
+            Fail(*reply, planned.error().message);
+          } else {
+            JobRuns::FillPlan(*planned, reply->initRoot<proto::CliReply>().initPlan());
+          }
+          break;
+        }
+        case proto::CliRequest::APPLY: {
+          auto q = req.getApply();
+          auto planned = job_runs_.Plan(q.getFileName(), q.getYaml(), ReadPins(q.getArtifacts()));
+          Result<uint64_t> run = planned ? job_runs_.Apply(who, std::move(*planned), send)
+                                         : Result<uint64_t>(planned.error());
+          if (!run) {
+            Fail(*reply, run.error().message);
+            break;
+          }
+          audit_.Record(who, "apply", "run " + std::to_string(*run) + ": job " +
+                                          std::string(q.getFileName()));
+          Run* r = runs_.FindRun(*run);
+          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
+          runs_.FillStatus(*r, false, status);
+          job_runs_.FillStatus(*r, false, status);
+          deferred = true;
+          break;
+        }
+        case proto::CliRequest::RERUN: {
+          auto q = req.getRerun();
+          auto run = job_runs_.Rerun(who, q.getRunId(), q.getFailedOnly(), send);
+          if (!run) {
+            Fail(*reply, run.error().message);
+            break;
+          }
+          audit_.Record(who, "rerun", "run " + std::to_string(*run) + " reruns run " +
+                                          std::to_string(q.getRunId()) +
+                                          (q.getFailedOnly() ? " (failed hosts)" : ""));
+          Run* r = runs_.FindRun(*run);
+          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
+          runs_.FillStatus(*r, false, status);
+          job_runs_.FillStatus(*r, false, status);
+          deferred = true;
+          break;
+        }
+        case proto::CliRequest::RESUME:
+        case proto::CliRequest::CANCEL: {
+          bool resume = req.which() == proto::CliRequest::RESUME;
+          uint64_t id = resume ? req.getResume() : req.getCancel();
+          Status s = resume ? job_runs_.Resume(who, id) : job_runs_.Cancel(who, id);
+          if (!s) {
+            Fail(*reply, "run " + std::to_string(id) + ": " + s.error().message);
+            break;
+          }
+          audit_.Record(who, resume ? "resume" : "cancel", "run " + std::to_string(id));
+          reply->initRoot<proto::CliReply>().setOk();
           break;
         }
         case proto::CliRequest::RUNS: {
@@ -73,7 +133,8 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           auto list = reply->initRoot<proto::CliReply>().initRuns(n);
           size_t i = 0;
           for (auto it = all.rbegin(); it != all.rend() && i < n; ++it) {
-            runs_.FillStatus(it->second, false, list[i++]);
+            runs_.FillStatus(it->second, false, list[i]);
+            job_runs_.FillStatus(it->second, false, list[i++]);
           }
           break;
         }
@@ -84,7 +145,8 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           if (run) {
             for (uint64_t t : run->task_ids) {
               Task* cand = runs_.FindTask(t);
-              if (cand && cand->host == std::string(q.getHost())) task = cand;
+              if (!cand || cand->host != std::string(q.getHost())) continue;
+              if (q.getTaskId() == 0 || q.getTaskId() == cand->id) task = cand;
             }
           }
           if (!task) {

@@ -3,6 +3,9 @@
 // them once durable.
 #include <capnp/message.h>
 
+#include <map>
+#include <memory>
+
 #include "core/log.h"
 #include "planner/planner.h"
 #include "planner/task_message.h"
@@ -34,7 +37,11 @@ void Planner::HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope) {
         auto o = m.getOutput();
         runs_.RecordOutput(o.getTaskId(), o.getStream(), o.getSeq(), o.getData());
       } else if (m.isResult()) {
-        runs_.RecordResult(m.getResult().getTaskId(), m.getResult());
+        uint64_t id = m.getResult().getTaskId();
+        if (runs_.RecordResult(id, m.getResult())) {
+          const Task* t = runs_.FindTask(id);
+          if (t && job_runs_.IsJob(t->run_id)) job_runs_.OnResult(*t, m.getResult());
+        }
       }
       return true;
     });
@@ -95,23 +102,34 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
 }
 
 void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
-  auto spec = FromBytes(run.spec);
-  if (!spec) return;
-  // Copy the template out of its frame once: a frame's reader allows only a few traversals
-  // (amplification limit), and the template is read once per host.
-  capnp::MallocMessageBuilder tmpl_message;
-  auto copied = ReadSafely([&] {
-    tmpl_message.setRoot((*spec)->Root<proto::TaskSpec>());
-    return true;
-  });
-  if (!copied) return;
+  // Copy each step's template out of its frame once: a frame's reader allows only a few
+  // traversals (amplification limit), and a template is read once per host.
+  std::map<uint32_t, std::unique_ptr<capnp::MallocMessageBuilder>> templates;
+  auto template_for = [&](uint32_t step) -> capnp::MallocMessageBuilder* {
+    auto& slot = templates[step];
+    if (slot) return slot.get();
+    auto it = run.specs.find(step);
+    if (it == run.specs.end()) return nullptr;
+    auto spec = FromBytes(it->second);
+    if (!spec) return nullptr;
+    auto copy = std::make_unique<capnp::MallocMessageBuilder>();
+    auto copied = ReadSafely([&] {
+      copy->setRoot((*spec)->Root<proto::TaskSpec>());
+      return true;
+    });
+    if (!copied) return nullptr;
+    slot = std::move(copy);
+    return slot.get();
+  };
   auto sent = ReadSafely([&] {
-    auto tmpl = tmpl_message.getRoot<proto::TaskSpec>().asReader();
     for (uint64_t id : task_ids) {
       Task* t = runs_.FindTask(id);
       if (!t || t->done) continue;
       Host* h = registry_.Find(t->host);
       if (!h || !h->session || !h->online) {
+        // A job run's task waits for its host to reconnect (ResendUnfinished); an ad-hoc
+        // run reports the host offline at once.
+        if (run.is_job()) continue;
         capnp::MallocMessageBuilder result;
         auto r = result.initRoot<proto::TaskResult>();
         r.setTaskId(id);
@@ -121,13 +139,27 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
         runs_.RecordResult(id, r.asReader());
         continue;
       }
+      auto* tmpl = template_for(t->step);
+      if (!tmpl) {
+        SHOAL_LOG(Error) << "run " << run.id << ": no task template for step " << t->step;
+        continue;
+      }
       capnp::MallocMessageBuilder message;
-      FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(), tmpl, id, run.id);
+      FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(),
+                         tmpl->getRoot<proto::TaskSpec>().asReader(), id, run.id);
       (void)h->session->Send(message);
     }
     return true;
   });
   if (!sent) SHOAL_LOG(Error) << "run " << run.id << ": bad task template";
+}
+
+void Planner::SendCancel(const std::string& host, uint64_t task_id) {
+  Host* h = registry_.Find(host);
+  if (!h || !h->session) return;
+  capnp::MallocMessageBuilder message;
+  message.initRoot<proto::PlannerMessage>().setCancel(task_id);
+  (void)h->session->Send(message);
 }
 
 void Planner::ResendUnfinished(Host& host) {

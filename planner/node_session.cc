@@ -98,6 +98,7 @@ asio::awaitable<void> Planner::ServeNode(net::FramedSessionPtr session, net::Ide
   }
   SHOAL_LOG(Debug) << "node " << id.cn << " online from " << peer;
   ResendUnfinished(*host);
+  job_runs_.OnOnline(host->name);
   for (;;) {
     auto next = co_await session->Receive();
     if (!next) {
@@ -118,6 +119,10 @@ asio::awaitable<void> Planner::ServeNode(net::FramedSessionPtr session, net::Ide
           return "";
         case proto::NodeMessage::STATS:
           stats_.Record(*host, m.getStats());
+          return "";
+        case proto::NodeMessage::PROGRESS:
+          job_runs_.OnProgress(m.getProgress().getTaskId(), m.getProgress().getDone(),
+                               m.getProgress().getRate());
           return "";
         default:
           return "unexpected message";

@@ -26,7 +26,8 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
   if (!store) return store.error();
   std::unique_ptr<Planner> p(
       new Planner(io, std::move(options), std::move(*store), JoinService(**store, std::move(*ca))));
-  for (auto s : {p->join_.Load(), p->registry_.Load(), p->runs_.Load()}) {
+  for (auto s : {p->join_.Load(), p->registry_.Load(), p->runs_.Load(),
+                 p->job_runs_.Load(p->options_.restart_grace_ms)}) {
     if (!s) return s.error();
   }
   Planner* self = p.get();
@@ -47,6 +48,10 @@ Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> s
       join_(std::move(join)),
       registry_(*store_),
       runs_(*store_),
+      job_runs_(io, *store_, runs_, registry_,
+                JobRuns::Hooks{
+                    [this](const Run& run, const std::vector<uint64_t>& ids) { SendTasks(run, ids); },
+                    [this](const std::string& host, uint64_t id) { SendCancel(host, id); }}),
       stats_(*store_),
       audit_(*store_),
       sweep_timer_(io) {}

@@ -16,6 +16,7 @@
 #include "core/net/tls_context.h"
 #include "planner/audit.h"
 #include "planner/credentials.h"
+#include "planner/job_runs.h"
 #include "planner/join.h"
 #include "planner/registry.h"
 #include "planner/run_store.h"
@@ -35,6 +36,8 @@ class Planner {
     uint32_t heartbeat_ms = 5000;
     uint32_t offline_after_ms = 16000;  // about three missed heartbeats
     uint32_t handshake_timeout_ms = 10000;
+    // After a restart, job runs start no new host for this long (nodes reconnect first).
+    uint32_t restart_grace_ms = 5000;
   };
 
   static Result<std::unique_ptr<Planner>> Open(boost::asio::io_context& io, Options options);
@@ -66,6 +69,7 @@ class Planner {
   Result<uint64_t> StartRun(const std::string& who, proto::RunRequest::Reader request,
                             std::function<void()> on_durable);
   void SendTasks(const Run& run, const std::vector<uint64_t>& task_ids);
+  void SendCancel(const std::string& host, uint64_t task_id);
   void ResendUnfinished(Host& host);
   void SendAck(Host& host);
 
@@ -78,6 +82,7 @@ class Planner {
   JoinService join_;
   Registry registry_;
   RunStore runs_;
+  JobRuns job_runs_;
   StatsStore stats_;
   Audit audit_;
   std::shared_ptr<net::TlsContext> tls_;

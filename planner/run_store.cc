@@ -29,12 +29,19 @@ Status RunStore::Load() {
       run.who = r.getWho();
       run.created_ms = r.getCreatedMs();
       for (auto t : r.getTargets()) run.targets.emplace_back(t);
-      capnp::MallocMessageBuilder spec;
-      spec.setRoot(r.getTask());
-      run.spec = FlatMessageBytes(spec);
       auto task = r.getTask();
-      run.command = task.getStoredScript().size() ? std::string(task.getStoredScript())
-                                                  : std::string(task.getBody());
+      if (r.hasJob()) {
+        capnp::MallocMessageBuilder job;
+        job.setRoot(r.getJob());
+        run.job = FlatMessageBytes(job);
+        run.command = "job " + std::string(task.getBody());
+      } else {
+        capnp::MallocMessageBuilder spec;
+        spec.setRoot(task);
+        run.specs[0] = FlatMessageBytes(spec);
+        run.command = task.getStoredScript().size() ? std::string(task.getStoredScript())
+                                                    : std::string(task.getBody());
+      }
       auto hosts = r.getHosts();
       auto ids = r.getTaskIds();
       for (size_t i = 0; i < ids.size() && i < hosts.size(); ++i) {
@@ -56,12 +63,30 @@ Status RunStore::Load() {
   });
   txn->Scan(store_.dbs().tasks, "", [&](std::string_view key, std::string_view value) {
     uint64_t id = lmdb::DecodeU64Key(key);
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) return true;
     auto frame = FromBytes(value);
     if (!frame) return true;
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) {
+      // A job run's task: job runs add tasks as they go, so only the task record lists them.
+      auto added = ReadSafely([&] {
+        auto rec = (*frame)->Root<proto::TaskRecord>();
+        Task t;
+        t.id = id;
+        t.run_id = rec.getRunId();
+        t.host = rec.getHost();
+        t.step = rec.getStep();
+        return t;
+      });
+      if (!added) return true;
+      auto run = runs_.find(added->run_id);
+      if (run == runs_.end() || !run->second.is_job()) return true;
+      run->second.task_ids.push_back(id);
+      unfinished_[added->host].insert(id);
+      it = tasks_.emplace(id, std::move(*added)).first;
+    }
     auto ok = ReadSafely([&] {
       auto rec = (*frame)->Root<proto::TaskRecord>();
+      it->second.step = rec.getStep();
       if (!rec.getDone()) return false;
       capnp::MallocMessageBuilder result;
       result.setRoot(rec.getResult());
@@ -89,7 +114,7 @@ Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, 
   run.who = who;
   run.created_ms = NowMs();
   run.targets = std::move(targets);
-  run.spec = std::move(spec);
+  run.specs[0] = std::move(spec);
   capnp::MallocMessageBuilder record;
   auto r = record.initRoot<proto::RunRecord>();
   r.setRunId(run.id);
@@ -97,7 +122,7 @@ Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, 
   r.setCreatedMs(run.created_ms);
   auto tl = r.initTargets(run.targets.size());
   for (size_t i = 0; i < run.targets.size(); ++i) tl.set(i, run.targets[i]);
-  if (auto frame = FromBytes(run.spec); frame) {
+  if (auto frame = FromBytes(run.specs[0]); frame) {
     (void)ReadSafely([&] {
       auto t = (*frame)->Root<proto::TaskSpec>();
       r.setTask(t);
@@ -123,6 +148,68 @@ Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, 
     return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
   });
   return run;
+}
+
+Run& RunStore::CreateJob(const std::string& who, std::vector<std::string> targets,
+                         std::string summary, std::string job_record,
+                         std::map<uint32_t, std::string> specs) {
+  Run& run = runs_[next_run_];
+  run.id = next_run_++;
+  run.who = who;
+  run.created_ms = NowMs();
+  run.targets = std::move(targets);
+  run.job = std::move(job_record);
+  run.specs = std::move(specs);
+  run.command = "job " + summary;
+  capnp::MallocMessageBuilder record;
+  auto r = record.initRoot<proto::RunRecord>();
+  r.setRunId(run.id);
+  r.setWho(who);
+  r.setCreatedMs(run.created_ms);
+  auto tl = r.initTargets(run.targets.size());
+  for (size_t i = 0; i < run.targets.size(); ++i) tl.set(i, run.targets[i]);
+  r.initTask().setBody(summary);
+  if (auto frame = FromBytes(run.job); frame) {
+    (void)ReadSafely([&] {
+      r.setJob((*frame)->Root<proto::JobRecord>());
+      return true;
+    });
+  }
+  std::string bytes = FlatMessageBytes(record);
+  store_.Write([this, id = run.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
+    return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
+  });
+  return run;
+}
+
+Task& RunStore::AddTask(Run& run, const std::string& host, uint32_t step) {
+  Task& t = tasks_[next_task_];
+  t.id = next_task_++;
+  t.run_id = run.id;
+  t.host = host;
+  t.step = step;
+  run.task_ids.push_back(t.id);
+  unfinished_[host].insert(t.id);
+  PersistTask(t);
+  return t;
+}
+
+namespace {
+std::string HeaderKey(uint64_t run_id) { return "run-header/" + lmdb::EncodeU64Key(run_id); }
+}  // namespace
+
+void RunStore::SaveHeader(uint64_t run_id, std::string header) {
+  store_.Write([this, key = HeaderKey(run_id), header = std::move(header)](lmdb::Txn& txn) {
+    return txn.Put(store_.dbs().meta, key, header);
+  });
+}
+
+Result<std::string> RunStore::LoadHeader(uint64_t run_id) const {
+  auto txn = store_.env().BeginRead();
+  if (!txn) return txn.error();
+  auto value = txn->Get(store_.dbs().meta, HeaderKey(run_id));
+  if (!value) return Error{"run " + std::to_string(run_id) + ": no header"};
+  return std::string(*value);
 }
 
 Run* RunStore::FindRun(uint64_t id) {
@@ -163,6 +250,7 @@ void RunStore::PersistTask(const Task& t) {
   r.setTaskId(t.id);
   r.setRunId(t.run_id);
   r.setHost(t.host);
+  r.setStep(t.step);
   r.setDone(t.done);
   if (auto frame = FromBytes(t.result); frame) {
     (void)ReadSafely([&] {
@@ -215,6 +303,7 @@ void RunStore::FillStatus(const Run& run, bool with_results, proto::RunStatus::B
   out.setCreatedMs(run.created_ms);
   out.setCommand(run.command.substr(0, 200));
   out.setTotal(run.task_ids.size());
+  // (job runs: FillStatus's counts are per task; JobRuns fills the per-host job progress)
   out.setDone(run.done);
   out.setOk(run.ok);
   out.setFailed(run.done - run.ok);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ namespace shoal::planner {
 struct Task {
   uint64_t id = 0, run_id = 0;
   std::string host;
+  uint32_t step = 0;  // job runs: which step (planner/jobs/rollout.h); ad-hoc runs: 0
   bool done = false;
   bool ok = false;
   std::string result;  // encoded TaskResult message when done
@@ -30,10 +32,14 @@ struct Run {
   std::string who;
   int64_t created_ms = 0;
   std::vector<std::string> targets;
-  std::string spec;  // encoded TaskSpec message: the template sent to every host
+  // Encoded TaskSpec templates by step: an ad-hoc run has one (step 0) sent to every host; a
+  // job run has one per step of its job (planner/job_plan.h).
+  std::map<uint32_t, std::string> specs;
+  std::string job;  // job runs: the encoded JobRecord (file, pins, plan); empty for ad-hoc runs
   std::vector<uint64_t> task_ids;
   uint32_t done = 0, ok = 0;
   std::string command;  // a one-line summary for listings
+  bool is_job() const { return !job.empty(); }
 };
 
 class RunStore {
@@ -44,6 +50,15 @@ class RunStore {
   // Creates a run with one task per host and persists it.
   Run& Create(const std::string& who, std::vector<std::string> targets, std::string spec,
               const std::vector<std::string>& hosts);
+  // Creates a job run (no tasks yet: its rollout adds them) and persists it. `job_record` is an
+  // encoded JobRecord; `specs` the step templates (kept in memory, rebuilt from the record).
+  Run& CreateJob(const std::string& who, std::vector<std::string> targets, std::string summary,
+                 std::string job_record, std::map<uint32_t, std::string> specs);
+  // Adds a task for `step` on `host` to a run, persisted with the next commit.
+  Task& AddTask(Run& run, const std::string& host, uint32_t step);
+  // A job run's mutable position (an encoded RunHeader), kept apart from the run record.
+  void SaveHeader(uint64_t run_id, std::string header);
+  Result<std::string> LoadHeader(uint64_t run_id) const;
   Run* FindRun(uint64_t id);
   Task* FindTask(uint64_t id);
   // Tasks of `host` without a result (to resend when it reconnects).

@@ -14,6 +14,7 @@ void FillTaskAssignment(proto::TaskSpec::Builder task, proto::TaskSpec::Reader t
   task.setWorkingDir(tmpl.getWorkingDir());
   task.setEnv(tmpl.getEnv());
   task.setTimeoutMs(tmpl.getTimeoutMs());
+  if (tmpl.hasFetch()) task.setFetch(tmpl.getFetch());
 }
 
 }  // namespace shoal::planner

@@ -48,6 +48,26 @@ enum TaskEnd {
   rejected @4;     # policy refused it, or it could not start; `error` says why
   cancelled @5;
   offline @6;      # planner-side: the host was not connected when the run started
+  skipped @7;      # planner-side: offline when its wave started and the job says `unreachable: skip`
+}
+
+struct FetchReport {
+  # What a file task moved: the node's fetcher verified SHA-256 and MD5 before installing.
+  bytesFromPeers @0 :UInt64;   # payload taken from other nodes
+  bytesFromOrigin @1 :UInt64;  # payload taken from the seeder
+  seconds @2 :Float64;         # request to verified and installed
+  sha256 @3 :Text;
+  md5 @4 :Text;
+  size @5 :UInt64;
+  fromCache @6 :Bool;          # the node held the artifact already (e.g. pre-staged): no transfer
+}
+
+struct TaskProgress {
+  # Best effort, not through the outbox: a running file task's bytes so far.
+  taskId @0 :UInt64;
+  done @1 :UInt64;
+  total @2 :UInt64;
+  rate @3 :UInt64;             # bytes/s
 }
 
 struct TaskOutput {
@@ -67,6 +87,7 @@ struct TaskResult {
   stdoutBytes @6 :UInt64;
   stderrBytes @7 :UInt64;
   error @8 :Text;
+  fetch @9 :FetchReport;   # file tasks only
 }
 
 struct OutboxMessage {
@@ -113,6 +134,7 @@ struct NodeMessage {
     heartbeat @2 :Heartbeat;
     outbox @3 :OutboxEnvelope;
     stats @4 :StatsReport;
+    progress @5 :TaskProgress;
   }
 }
 
@@ -139,6 +161,16 @@ struct TaskSpec {
   workingDir @7 :Text;
   env @8 :List(KeyValue);
   timeoutMs @9 :UInt64;
+  fetch @10 :FetchTask;    # set: a file task (the command fields are unused)
+}
+
+struct FetchTask {
+  # Fetch an artifact through the swarm, verify it and install it at `dest` (empty: into the
+  # node's cache only, which is what pre-staging asks for).
+  artifact @0 :Text;       # "sha256:<hex>"
+  dest @1 :Text;
+  mode @2 :UInt32;
+  owner @3 :Text;          # "user" or "user:group"; empty: the node's own account
 }
 
 struct PlannerMessage {
@@ -164,6 +196,62 @@ struct HostResult {
   taskId @1 :UInt64;
   done @2 :Bool;
   result @3 :TaskResult;
+  step @4 :UInt32;       # index into the job's steps (JobProgress.steps); verify is the last
+  wave @5 :UInt32;       # 1-based
+}
+
+struct ArtifactPin {
+  # A file step's artifact, resolved by the CLI: `ref` is what the job file says (a source path
+  # or a digest), `id` the content address it was pinned to.
+  ref @0 :Text;
+  id @1 :Text;
+  size @2 :UInt64;
+  md5 @3 :Text;
+}
+
+struct JobRequest {
+  fileName @0 :Text;     # labels errors
+  yaml @1 :Text;         # the job file's text
+  artifacts @2 :List(ArtifactPin);
+}
+
+struct RerunRequest {
+  runId @0 :UInt64;
+  failedOnly @1 :Bool;   # hosts that failed or never ran (never one that succeeded)
+}
+
+struct WavePlan {
+  hosts @0 :List(Text);
+}
+
+struct PlanReply {
+  name @0 :Text;
+  waves @1 :List(WavePlan);
+  steps @2 :List(Text);          # "stage.step name" lines, verify last
+  artifacts @3 :List(ArtifactPin);
+  prestage @4 :Bool;
+  excluded @5 :List(Text);       # targets removed by `exclude`
+  offline @6 :List(Text);        # planned hosts not connected now
+}
+
+struct JobProgress {
+  name @0 :Text;
+  phase @1 :Text;        # running, paused, halted, cancelled, succeeded, failed (done with failures in budget)
+  wave @2 :UInt32;       # 1-based, the current (or last) wave
+  waves @3 :UInt32;
+  ok @4 :UInt32;         # hosts
+  failed @5 :UInt32;
+  running @6 :UInt32;
+  waiting @7 :UInt32;    # not started yet (incl. later waves)
+  skipped @8 :UInt32;
+  hosts @9 :UInt32;
+  neverStarted @10 :List(Text);  # once halted or cancelled
+  why @11 :Text;                 # why halted/paused
+  bytesMoved @12 :UInt64;        # payload fetched by file steps so far (finished + in flight)
+  rate @13 :UInt64;              # bytes/s, in flight
+  pauseUntilMs @14 :Int64;       # a timed pause: when the next wave starts
+  steps @15 :List(Text);
+  stepNow @16 :Text;             # the step most hosts of the current wave are on
 }
 
 struct RunStatus {
@@ -177,12 +265,14 @@ struct RunStatus {
   failed @7 :UInt32;
   running @8 :UInt32;
   results @9 :List(HostResult);   # only when asked for
+  job @10 :JobProgress;
 }
 
 struct LogsRequest {
   runId @0 :UInt64;
   host @1 :Text;
   fromSeq @2 :UInt64;
+  taskId @3 :UInt64;     # nonzero: this task of the run (a job run has one per step and host)
 }
 
 struct LogChunk {
@@ -226,6 +316,11 @@ struct CliRequest {
     joinToken @5 :JoinTokenRequest;
     revoke @6 :Text;             # node name
     runs @7 :Void;               # recent runs, newest first
+    plan @8 :JobRequest;         # expand a job against the fleet; touches nothing
+    apply @9 :JobRequest;        # start a job run
+    resume @10 :UInt64;          # a run paused at `pause: manual`
+    cancel @11 :UInt64;
+    rerun @12 :RerunRequest;
   }
 }
 
@@ -249,6 +344,7 @@ struct CliReply {
     token @5 :Text;
     ok @6 :Void;
     runs @7 :List(RunStatus);
+    plan @8 :PlanReply;
   }
 }
 
@@ -264,8 +360,35 @@ struct RunRecord {
   createdMs @2 :Int64;
   targets @3 :List(Text);
   task @4 :TaskSpec;     # the template (taskId 0)
-  hosts @5 :List(Text);
+  hosts @5 :List(Text);     # ad-hoc runs: the hosts; job runs: unused (see plan)
   taskIds @6 :List(UInt64);
+  job @7 :JobRecord;        # set for job runs
+}
+
+struct JobRecord {
+  fileName @0 :Text;
+  yaml @1 :Text;
+  artifacts @2 :List(ArtifactPin);
+  hosts @3 :List(Text);            # every host of the run, in wave order
+  datacenters @4 :List(Text);      # parallel to hosts (for the display)
+  waveSizes @5 :List(UInt32);
+  stepHosts @6 :List(StepHosts);   # per step: which hosts it applies to (`on:`)
+  rerunOf @7 :UInt64;
+  prestage @8 :Bool;
+}
+
+struct StepHosts {
+  all @0 :Bool;
+  indexes @1 :List(UInt32);        # into JobRecord.hosts, when not all
+}
+
+struct RunHeader {
+  # A job run's mutable position, rewritten as it moves (key: "run-header" + run id in meta).
+  phase @0 :Text;
+  wave @1 :UInt32;                 # 0-based
+  pauseUntilMs @2 :Int64;
+  why @3 :Text;
+  waveStartedMs @4 :Int64;
 }
 
 struct TaskRecord {
@@ -274,6 +397,7 @@ struct TaskRecord {
   host @2 :Text;
   done @3 :Bool;
   result @4 :TaskResult;
+  step @5 :UInt32;          # job runs: the step (see rollout.h for the special values)
 }
 
 struct AuditRecord {

@@ -283,6 +283,10 @@ void PlannerAgent::OnTask(proto::TaskSpec::Reader t) {
     Fatal(s.error());
     return;
   }
+  if (t.hasFetch()) {
+    OnFileTask(id, t.getFetch());
+    return;
+  }
   TaskSpec spec;
   spec.id = id;
   Status status = Status::Ok();
@@ -300,6 +304,10 @@ void PlannerAgent::OnTask(proto::TaskSpec::Reader t) {
     spec.run_as = t.getRunAs();
     spec.working_dir = std::string(t.getWorkingDir());
     for (auto kv : t.getEnv()) spec.env[kv.getKey()] = kv.getValue();
+    // Who and what, for scripts that need it (as Rundeck's node context): not overridable.
+    spec.env["SHOAL_NODE"] = config_.name;
+    spec.env["SHOAL_RUN"] = std::to_string(t.getRunId());
+    spec.env["SHOAL_TASK"] = std::to_string(id.v);
     spec.timeout = std::chrono::milliseconds(t.getTimeoutMs());
     status = runner_->Start(
         std::move(spec),
@@ -319,6 +327,63 @@ void PlannerAgent::OnTask(proto::TaskSpec::Reader t) {
     AppendResult(message, id);
     Pump();
   }
+}
+
+void PlannerAgent::OnFileTask(TaskId id, proto::FetchTask::Reader fetch) {
+  if (!file_tasks_) {
+    FileTaskReport report;
+    report.started_ms = report.ended_ms = NowMs();
+    report.error = "this node takes no file tasks (an agent without a swarm fetcher)";
+    OnFileDone(id, report);
+    return;
+  }
+  FileTaskRequest request{id, fetch.getArtifact(), fetch.getDest(), fetch.getMode(),
+                          fetch.getOwner()};
+  if (request.mode == 0) request.mode = 0644;
+  auto progress = [this, id](uint64_t done, uint64_t total, uint64_t rate) {
+    // Best effort, not through the outbox: the next report supersedes a lost one.
+    if (!connected()) return;
+    capnp::MallocMessageBuilder message;
+    auto p = message.initRoot<proto::NodeMessage>().initProgress();
+    p.setTaskId(id.v);
+    p.setDone(done);
+    p.setTotal(total);
+    p.setRate(rate);
+    (void)session_->Send(message);
+  };
+  file_tasks_->Start(request, progress,
+                     [this, id](const FileTaskReport& report) { OnFileDone(id, report); });
+}
+
+void PlannerAgent::OnFileDone(TaskId id, const FileTaskReport& report) {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<proto::OutboxMessage>().initResult();
+  r.setTaskId(id.v);
+  if (report.ok) {
+    r.setEnd(proto::TaskEnd::EXITED);
+    r.setExitCode(0);
+  } else {
+    r.setEnd(proto::TaskEnd::REJECTED);
+    r.setError(report.error);
+  }
+  r.setStartedMs(report.started_ms);
+  r.setEndedMs(report.ended_ms);
+  auto f = r.initFetch();
+  f.setBytesFromPeers(report.bytes_from_peers);
+  f.setBytesFromOrigin(report.bytes_from_origin);
+  f.setSeconds(report.seconds);
+  f.setSha256(report.sha256);
+  f.setMd5(report.md5);
+  f.setSize(report.size);
+  f.setFromCache(report.from_cache);
+  if (report.ok) {
+    SHOAL_LOG(Info) << "task " << id.v << ": " << report.sha256 << " in "
+                    << (report.from_cache ? "cache" : "swarm") << ", " << report.seconds << " s";
+  } else {
+    SHOAL_LOG(Warn) << "task " << id.v << ": " << report.error;
+  }
+  AppendResult(message, id);
+  Pump();
 }
 
 void PlannerAgent::OnOutput(TaskId id, OutputStream stream, uint64_t seq, std::string_view bytes) {

@@ -27,6 +27,7 @@
 #include "core/net/framed_session.h"
 #include "core/net/tls_context.h"
 #include "node/agent/agent_config.h"
+#include "node/agent/file_tasks.h"
 #include "node/agent/outbox.h"
 #include "node/agent/policy.h"
 #include "node/agent/stats_scheduler.h"
@@ -48,12 +49,16 @@ class PlannerAgent {
   void Stop();
 
   bool connected() const { return session_ != nullptr && welcomed_; }
+  // Where file tasks go (shoal-node: its swarm fetcher). Without it they are rejected.
+  void SetFileTasks(FileTasks* file_tasks) { file_tasks_ = file_tasks; }
 
  private:
   boost::asio::awaitable<void> ConnectLoop();
   boost::asio::awaitable<Status> RunSession(const net::TlsContext& tls);
   boost::asio::awaitable<void> HeartbeatLoop(net::FramedSessionPtr session);
   void OnTask(proto::TaskSpec::Reader task);
+  void OnFileTask(TaskId id, proto::FetchTask::Reader fetch);
+  void OnFileDone(TaskId id, const FileTaskReport& report);
   void OnOutput(TaskId id, OutputStream stream, uint64_t seq, std::string_view bytes);
   void OnDone(const TaskOutcome& outcome);
   // Appends a result (and marks the journal entry finished in the same transaction).
@@ -74,6 +79,7 @@ class PlannerAgent {
   std::optional<Policy> policy_;
   std::unique_ptr<TaskRunner> runner_;
   std::unique_ptr<StatsScheduler> stats_;
+  FileTasks* file_tasks_ = nullptr;
   net::FramedSessionPtr session_;
   std::optional<boost::asio::steady_timer> retry_timer_;
   bool welcomed_ = false;

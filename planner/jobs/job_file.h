@@ -1,5 +1,5 @@
 // Reading job files (YAML, with yaml-cpp). Every error names the file, line, column and field:
-//   job.yaml:14:5: steps[2].dest: must be an absolute path
+//   job.yaml:14:5: steps[2].file.dest: must be an absolute path
 // Unknown keys are errors. The grammar and defaults are in README.md ("Jobs and waves").
 #pragma once
 
@@ -19,7 +19,7 @@ Result<Job> LoadJobFile(const std::filesystem::path& path);
 
 // "500ms", "10s", "5m", "2h", "1h30m"; a bare integer is seconds. Errors name the text.
 Result<Millis> ParseDuration(std::string_view text);
-// "1 5 20% 100%", "2", "10%": a count or a percentage (0..100).
+// "2", "10%": a count or a percentage (0..100).
 Result<Budget> ParseBudget(std::string_view text);
 
 }  // namespace shoal::planner::jobs

@@ -23,13 +23,16 @@ void WriteAll(int fd, const kj::byte* p, size_t n) {
   }
 }
 
-void PrintHost(const PlannerFlags& flags, uint64_t run_id, const std::string& host, bool split) {
+// One task's output (task_id 0: the host's only, or last, task of the run).
+void PrintTask(const PlannerFlags& flags, uint64_t run_id, const std::string& host,
+               uint64_t task_id, bool split) {
   uint64_t from = 0;
   for (;;) {
     capnp::MallocMessageBuilder q;
     auto l = q.initRoot<proto::CliRequest>().initLogs();
     l.setRunId(run_id);
     l.setHost(host);
+    l.setTaskId(task_id);
     l.setFromSeq(from);
     auto reply = CallPlanner(flags, q);
     auto logs = reply->Root<proto::CliReply>().getLogs();
@@ -53,27 +56,35 @@ void AddLogsCommand(CLI::App& app) {
   cmd->add_option("run", run_id, "run id")->required();
   cmd->add_option("host", host, "host name");
   cmd->callback([] {
-    if (!host.empty()) {
-      PrintHost(flags, run_id, host, true);
-      return;
-    }
     capnp::MallocMessageBuilder q;
     auto rq = q.initRoot<proto::CliRequest>().initRunStatus();
     rq.setRunId(run_id);
     rq.setWithResults(true);
     auto reply = CallPlanner(flags, q);
-    for (auto r : reply->Root<proto::CliReply>().getRunStatus().getResults()) {
-      std::printf("==> %s <==\n", std::string(r.getHost()).c_str());
+    auto status = reply->Root<proto::CliReply>().getRunStatus();
+    const bool job = status.hasJob();
+    if (!host.empty() && !job) {
+      PrintTask(flags, run_id, host, 0, true);
+      return;
+    }
+    // A job run has a task per host and step: each under its own header.
+    auto steps = status.getJob().getSteps();
+    for (auto r : status.getResults()) {
+      if (!host.empty() && std::string(r.getHost()) != host) continue;
+      std::string step = job && r.getStep() < steps.size()
+                             ? " " + std::string(steps[r.getStep()])
+                             : std::string(job ? " (never ran)" : "");
+      std::printf("==> %s%s <==\n", std::string(r.getHost()).c_str(), step.c_str());
       std::fflush(stdout);
-      PrintHost(flags, run_id, r.getHost(), false);
+      PrintTask(flags, run_id, r.getHost(), r.getTaskId(), false);
       auto res = r.getResult();
       if (!r.getDone()) {
         std::printf("(running)\n");
       } else {
         static const char* kEnds[] = {"exited",   "signaled",  "timed-out", "interrupted",
-                                      "rejected", "cancelled", "offline"};
+                                      "rejected", "cancelled", "offline",   "skipped"};
         auto end = static_cast<unsigned>(res.getEnd());
-        std::printf("(%s %d%s%s)\n", end < 7 ? kEnds[end] : "?",
+        std::printf("(%s %d%s%s)\n", end < 8 ? kEnds[end] : "?",
                     end == 1 ? res.getSignal() : res.getExitCode(),
                     res.getError().size() ? ": " : "", std::string(res.getError()).c_str());
       }

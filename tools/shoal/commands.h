@@ -26,6 +26,8 @@ void AddRunCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
 void AddStatsCommand(CLI::App& app);
 void AddJoinTokenCommand(CLI::App& app);
+// Jobs and waves: plan, apply, watch, runs, rerun, resume, cancel.
+void AddJobCommands(CLI::App& app);
 
 // Shared by the control-plane commands (defined in cmd_hosts.cc): where the planner is
 // (--planner-dir / SHOAL_PLANNER_DIR, --planner / SHOAL_PLANNER), and one request/reply call

@@ -1,0 +1,404 @@
+#include "planner/job_runs.h"
+
+#include <capnp/message.h>
+
+#include "core/framing.h"
+#include "core/log.h"
+
+namespace shoal::planner {
+
+// One job run: its plan, its Rollout, and what the progress line shows (bytes moved).
+class JobRuns::Active : public jobs::Rollout::Env {
+ public:
+  Active(JobRuns& owner, uint64_t run_id, PlannedJob planned)
+      : owner_(owner), run_id_(run_id), planned_(std::move(planned)) {
+    rollout_ = std::make_unique<jobs::Rollout>(planned_.job, planned_.plan, *this);
+  }
+
+  jobs::Rollout& rollout() { return *rollout_; }
+  const jobs::Rollout& rollout() const { return *rollout_; }
+  const PlannedJob& planned() const { return planned_; }
+  uint64_t bytes_finished = 0;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> in_flight;  // task -> (bytes, rate)
+
+  bool Online(const std::string& host) override {
+    Host* h = owner_.registry_.Find(host);
+    return h && h->online && h->session;
+  }
+  void StartStep(const std::string& host, uint32_t step) override {
+    Run* run = owner_.runs_.FindRun(run_id_);
+    if (!run) return;
+    owner_.QueueSend(run_id_, owner_.runs_.AddTask(*run, host, step).id);
+  }
+  void Prestage(const std::string& host, uint32_t artifact) override {
+    StartStep(host, jobs::kPrestage + artifact);
+  }
+  void MarkHost(const std::string& host, bool skipped, const std::string& why) override {
+    Run* run = owner_.runs_.FindRun(run_id_);
+    if (!run) return;
+    Task& task = owner_.runs_.AddTask(*run, host, jobs::kHostMarker);
+    capnp::MallocMessageBuilder message;
+    auto r = message.initRoot<proto::TaskResult>();
+    r.setTaskId(task.id);
+    r.setEnd(skipped ? proto::TaskEnd::SKIPPED : proto::TaskEnd::OFFLINE);
+    r.setError(why);
+    r.setEndedMs(NowMs());
+    owner_.runs_.RecordResult(task.id, r.asReader());
+  }
+  void HeaderChanged() override {
+    const auto& h = rollout_->header();
+    capnp::MallocMessageBuilder message;
+    auto r = message.initRoot<proto::RunHeader>();
+    r.setPhase(jobs::PhaseName(h.phase));
+    r.setWave(h.wave);
+    r.setPauseUntilMs(h.pause_until_ms);
+    r.setWhy(h.why);
+    r.setWaveStartedMs(h.wave_started_ms);
+    owner_.runs_.SaveHeader(run_id_, FlatMessageBytes(message));
+    if (h.phase != last_phase_ || h.wave != last_wave_) {
+      SHOAL_LOG(Info) << "run " << run_id_ << " (" << planned_.job.name << "): "
+                      << jobs::PhaseName(h.phase) << ", wave " << h.wave + 1 << " of "
+                      << planned_.plan.wave_sizes.size() << (h.why.empty() ? "" : ": ") << h.why;
+      last_phase_ = h.phase;
+      last_wave_ = h.wave;
+    }
+  }
+
+ private:
+  JobRuns& owner_;
+  uint64_t run_id_;
+  PlannedJob planned_;
+  std::unique_ptr<jobs::Rollout> rollout_;
+  jobs::Phase last_phase_ = jobs::Phase::kRunning;
+  uint32_t last_wave_ = UINT32_MAX;
+};
+
+JobRuns::JobRuns(boost::asio::io_context& io, Store& store, RunStore& runs, Registry& registry,
+                 Hooks hooks)
+    : io_(io), store_(store), runs_(runs), registry_(registry), hooks_(std::move(hooks)),
+      timer_(io) {}
+
+JobRuns::~JobRuns() = default;
+
+JobRuns::Active* JobRuns::Find(uint64_t run_id) {
+  auto it = active_.find(run_id);
+  return it == active_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+bool ResultOk(proto::TaskResult::Reader r) {
+  return r.getEnd() == proto::TaskEnd::EXITED && r.getExitCode() == 0;
+}
+}  // namespace
+
+Status JobRuns::Load(int64_t grace_ms) {
+  const int64_t now = NowMs();
+  for (const auto& [id, run] : runs_.runs()) {
+    if (!run.is_job()) continue;
+    auto frame = FromBytes(run.job);
+    if (!frame) return Error{"run " + std::to_string(id) + ": " + frame.error().message};
+    auto planned = ReadSafely([&] { return FromRecord((*frame)->Root<proto::JobRecord>()); });
+    if (!planned || !*planned) {
+      SHOAL_LOG(Error) << "run " << id << ": cannot rebuild its job: "
+                       << (planned ? (*planned).error().message : planned.error().message);
+      continue;
+    }
+    jobs::RolloutHeader header;
+    if (auto bytes = runs_.LoadHeader(id); bytes) {
+      if (auto h = FromBytes(*bytes); h) {
+        (void)ReadSafely([&] {
+          auto r = (*h)->Root<proto::RunHeader>();
+          header.phase = jobs::ParsePhase(r.getPhase()).value_or(jobs::Phase::kRunning);
+          header.wave = r.getWave();
+          header.pause_until_ms = r.getPauseUntilMs();
+          header.why = r.getWhy();
+          header.wave_started_ms = r.getWaveStartedMs();
+          return true;
+        });
+      }
+    }
+    std::vector<jobs::TaskFact> facts;
+    for (uint64_t task_id : run.task_ids) {
+      const Task* t = runs_.FindTask(task_id);
+      if (!t) continue;
+      jobs::TaskFact fact{t->host, t->step, t->done, t->ok, false};
+      if (t->done && t->step == jobs::kHostMarker) {
+        if (auto r = FromBytes(t->result); r) {
+          (void)ReadSafely([&] {
+            fact.skipped = (*r)->Root<proto::TaskResult>().getEnd() == proto::TaskEnd::SKIPPED;
+            return true;
+          });
+        }
+      }
+      facts.push_back(std::move(fact));
+    }
+    auto active = std::make_unique<Active>(*this, id, std::move(**planned));
+    Active& a = *active;
+    active_[id] = std::move(active);
+    a.rollout().HoldNewHostsUntil(now + grace_ms);
+    a.rollout().Restore(header, facts, now);
+    for (uint64_t task_id : run.task_ids) {
+      const Task* t = runs_.FindTask(task_id);
+      if (!t || !t->done || t->step == jobs::kHostMarker) continue;
+      if (auto r = FromBytes(t->result); r) {
+        (void)ReadSafely([&] {
+          auto f = (*r)->Root<proto::TaskResult>().getFetch();
+          if (!f.getFromCache()) a.bytes_finished += f.getBytesFromPeers() + f.getBytesFromOrigin();
+          return true;
+        });
+      }
+    }
+    if (!a.rollout().finished()) {
+      SHOAL_LOG(Info) << "run " << id << " (" << a.planned().job.name << ") carries on: "
+                      << jobs::PhaseName(a.rollout().header().phase) << ", wave "
+                      << a.rollout().header().wave + 1;
+    }
+  }
+  Rearm();
+  return Status::Ok();
+}
+
+Result<PlannedJob> JobRuns::Plan(const std::string& file_name, const std::string& yaml,
+                                 std::vector<ArtifactPin> pins) {
+  return PlanJob(registry_, file_name, yaml, std::move(pins));
+}
+
+Result<uint64_t> JobRuns::Apply(const std::string& who, PlannedJob planned,
+                                std::function<void()> on_durable) {
+  return Launch(who, std::move(planned), std::move(on_durable));
+}
+
+Result<uint64_t> JobRuns::Launch(const std::string& who, PlannedJob planned,
+                                 std::function<void()> on_durable) {
+  capnp::MallocMessageBuilder record;
+  ToRecord(planned, record.initRoot<proto::JobRecord>());
+  auto specs = StepSpecs(planned);
+  std::string summary = planned.job.name + " (" + std::to_string(planned.plan.hosts.size()) +
+                        " hosts, " + std::to_string(planned.plan.wave_sizes.size()) + " waves)";
+  Run& run = runs_.CreateJob(who, planned.job.targets, summary, FlatMessageBytes(record),
+                             std::move(specs));
+  const uint64_t id = run.id;
+  auto active = std::make_unique<Active>(*this, id, std::move(planned));
+  Active& a = *active;
+  active_[id] = std::move(active);
+  // The run record and its first tasks commit together; the tasks are sent after the commit.
+  a.rollout().Start(NowMs());
+  store_.Write([](lmdb::Txn&) { return Status::Ok(); },
+               [on_durable = std::move(on_durable)] {
+                 if (on_durable) on_durable();
+               });
+  Rearm();
+  return id;
+}
+
+Result<uint64_t> JobRuns::Rerun(const std::string& who, uint64_t run_id, bool failed_only,
+                                std::function<void()> on_durable) {
+  Active* old = Find(run_id);
+  if (!old) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  if (!old->rollout().finished()) {
+    return Error{"run " + std::to_string(run_id) + " is still " +
+                 jobs::PhaseName(old->rollout().header().phase) + ": cancel it or let it end"};
+  }
+  const PlannedJob& before = old->planned();
+  std::vector<std::string> hosts;
+  for (const auto& h : before.plan.hosts) {
+    auto s = old->rollout().status(h);
+    if (!failed_only || (s != jobs::HostStatus::kOk)) hosts.push_back(h);
+  }
+  if (hosts.empty()) return Error{"run " + std::to_string(run_id) + " has no failed or unstarted hosts"};
+  auto planned = PlanJob(registry_, before.file_name, before.yaml, before.pins, hosts);
+  if (!planned) return planned.error();
+  planned->rerun_of = run_id;
+  return Launch(who, std::move(*planned), std::move(on_durable));
+}
+
+Status JobRuns::Resume(const std::string&, uint64_t run_id) {
+  Active* a = Find(run_id);
+  if (!a) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  auto s = a->rollout().Resume(NowMs());
+  Rearm();
+  return s;
+}
+
+Status JobRuns::Cancel(const std::string& who, uint64_t run_id) {
+  Active* a = Find(run_id);
+  if (!a) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  if (a->rollout().finished()) {
+    return Error{std::string("run is over (") + jobs::PhaseName(a->rollout().header().phase) + ")"};
+  }
+  a->rollout().Cancel(who);
+  if (Run* run = runs_.FindRun(run_id)) {
+    for (uint64_t task_id : run->task_ids) {
+      const Task* t = runs_.FindTask(task_id);
+      if (t && !t->done) hooks_.cancel(t->host, t->id);
+    }
+  }
+  Rearm();
+  return Status::Ok();
+}
+
+void JobRuns::OnResult(const Task& task, proto::TaskResult::Reader result) {
+  Active* a = Find(task.run_id);
+  if (!a) return;
+  a->in_flight.erase(task.id);
+  if (result.hasFetch() && !result.getFetch().getFromCache()) {
+    a->bytes_finished += result.getFetch().getBytesFromPeers() + result.getFetch().getBytesFromOrigin();
+  }
+  a->rollout().OnResult(task.host, task.step, ResultOk(result), NowMs());
+  Rearm();
+}
+
+void JobRuns::OnOnline(const std::string& host) {
+  const int64_t now = NowMs();
+  for (auto& [id, a] : active_) {
+    if (!jobs::IsFinal(a->rollout().header().phase)) a->rollout().OnOnline(host, now);
+  }
+  Rearm();
+}
+
+void JobRuns::OnProgress(uint64_t task_id, uint64_t done, uint64_t rate) {
+  const Task* t = runs_.FindTask(task_id);
+  if (!t || t->done) return;
+  if (Active* a = Find(t->run_id)) a->in_flight[task_id] = {done, rate};
+}
+
+void JobRuns::QueueSend(uint64_t run_id, uint64_t task_id) {
+  to_send_[run_id].push_back(task_id);
+  if (send_scheduled_) return;
+  send_scheduled_ = true;
+  // A no-op write whose callback runs after the commit that holds these tasks' records.
+  store_.Write([](lmdb::Txn&) { return Status::Ok(); },
+               [this] {
+                 send_scheduled_ = false;
+                 auto batch = std::move(to_send_);
+                 to_send_.clear();
+                 for (auto& [run_id, ids] : batch) {
+                   if (const Run* run = runs_.FindRun(run_id)) hooks_.send(*run, ids);
+                 }
+               });
+}
+
+void JobRuns::Rearm() {
+  std::optional<int64_t> next;
+  for (auto& [id, a] : active_) {
+    if (auto t = a->rollout().NextWakeMs(); t && (!next || *t < *next)) next = t;
+  }
+  timer_.cancel();
+  if (!next) return;
+  int64_t delay = std::max<int64_t>(*next - NowMs(), 0) + 5;
+  timer_.expires_after(std::chrono::milliseconds(delay));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    const int64_t now = NowMs();
+    for (auto& [id, a] : active_) {
+      if (auto t = a->rollout().NextWakeMs(); t && *t <= now) a->rollout().Tick(now);
+    }
+    Rearm();
+  });
+}
+
+void JobRuns::FillStatus(const Run& run, bool with_results, proto::RunStatus::Builder out) const {
+  auto it = active_.find(run.id);
+  if (it == active_.end()) return;
+  const Active& a = *it->second;
+  const jobs::Rollout& r = a.rollout();
+  const auto counts = r.counts();
+  const auto& plan = a.planned().plan;
+  const uint32_t hosts = static_cast<uint32_t>(plan.hosts.size());
+  out.setTotal(hosts);
+  out.setDone(counts.ok + counts.failed + counts.skipped + counts.stopped);
+  out.setOk(counts.ok);
+  out.setFailed(counts.failed);
+  out.setRunning(counts.running);
+  auto p = out.initJob();
+  p.setName(a.planned().job.name);
+  p.setPhase(r.finished() || !jobs::IsFinal(r.header().phase)
+                 ? jobs::PhaseName(r.header().phase)
+                 : (std::string(jobs::PhaseName(r.header().phase)) + " (finishing)").c_str());
+  p.setWave(r.header().wave + 1);
+  p.setWaves(static_cast<uint32_t>(plan.wave_sizes.size()));
+  p.setOk(counts.ok);
+  p.setFailed(counts.failed);
+  p.setRunning(counts.running);
+  p.setWaiting(counts.waiting);
+  p.setSkipped(counts.skipped + counts.stopped);
+  p.setHosts(hosts);
+  if (jobs::IsFinal(r.header().phase)) {
+    auto never = r.NeverStarted();
+    auto list = p.initNeverStarted(never.size());
+    for (size_t i = 0; i < never.size(); ++i) list.set(i, never[i]);
+  }
+  p.setWhy(r.header().why);
+  uint64_t bytes = a.bytes_finished, rate = 0;
+  for (const auto& [task, br] : a.in_flight) {
+    bytes += br.first;
+    rate += br.second;
+  }
+  p.setBytesMoved(bytes);
+  p.setRate(rate);
+  p.setPauseUntilMs(r.header().pause_until_ms);
+  auto steps = p.initSteps(r.step_count());
+  for (uint32_t i = 0; i < r.step_count(); ++i) steps.set(i, r.StepName(i));
+  p.setStepNow(r.CurrentStepName());
+  if (!with_results) return;
+  // One entry per task of a job step (markers included: they say why a host never ran).
+  std::vector<const Task*> tasks;
+  for (uint64_t id : run.task_ids) {
+    const Task* t = const_cast<RunStore&>(runs_).FindTask(id);
+    if (t && (t->step < jobs::kPrestage || t->step == jobs::kHostMarker)) tasks.push_back(t);
+  }
+  auto results = out.initResults(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task& t = *tasks[i];
+    results[i].setHost(t.host);
+    results[i].setTaskId(t.id);
+    results[i].setDone(t.done);
+    results[i].setStep(t.step);
+    results[i].setWave(r.WaveOf(t.host) + 1);
+    if (t.done) {
+      if (auto frame = FromBytes(t.result); frame) {
+        (void)ReadSafely([&] {
+          results[i].setResult((*frame)->Root<proto::TaskResult>());
+          return true;
+        });
+      }
+    }
+  }
+}
+
+void JobRuns::FillPlan(const PlannedJob& p, proto::PlanReply::Builder out) {
+  out.setName(p.job.name);
+  auto waves = out.initWaves(p.plan.wave_sizes.size());
+  size_t at = 0;
+  for (size_t w = 0; w < p.plan.wave_sizes.size(); ++w) {
+    auto hosts = waves[w].initHosts(p.plan.wave_sizes[w]);
+    for (uint32_t k = 0; k < p.plan.wave_sizes[w]; ++k) hosts.set(k, p.plan.hosts[at++]);
+  }
+  std::vector<std::string> steps;
+  for (size_t s = 0; s < p.job.stages.size(); ++s) {
+    const auto& stage = p.job.stages[s];
+    for (size_t k = 0; k < stage.steps.size(); ++k) {
+      const auto& step = stage.steps[k];
+      std::string line = std::to_string(s + 1) + (stage.steps.size() > 1 ? "." + std::to_string(k + 1) : "") +
+                         "  " + step.name;
+      if (step.kind == jobs::Step::Kind::kFile) line += "  <- " + step.file.artifact;
+      if (!step.on.empty()) {
+        line += "  on:";
+        for (const auto& o : step.on) line += " " + o;
+      }
+      if (step.on_failure == jobs::OnFailure::kContinue) line += "  (on_failure: continue)";
+      steps.push_back(line);
+    }
+  }
+  if (p.job.verify) steps.push_back("verify  " + p.job.verify->run + p.job.verify->script);
+  auto sl = out.initSteps(steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) sl.set(i, steps[i]);
+  WritePins(p.pins, out.initArtifacts(p.pins.size()));
+  out.setPrestage(p.prestage);
+  auto ex = out.initExcluded(p.excluded.size());
+  for (size_t i = 0; i < p.excluded.size(); ++i) ex.set(i, p.excluded[i]);
+  auto off = out.initOffline(p.offline.size());
+  for (size_t i = 0; i < p.offline.size(); ++i) off.set(i, p.offline[i]);
+}
+
+}  // namespace shoal::planner
