@@ -132,6 +132,8 @@ Status JobRuns::Load(int64_t grace_ms) {
       }
       facts.push_back(std::move(fact));
     }
+    // The step templates are derived from the stored plan, not stored twice.
+    runs_.FindRun(id)->specs = StepSpecs(**planned);
     auto active = std::make_unique<Active>(*this, id, std::move(**planned));
     Active& a = *active;
     active_[id] = std::move(active);
