@@ -40,10 +40,14 @@ struct SwarmOptions {
   // many seconds of transfer. Each save serializes the file's verified merkle leaves (32 bytes
   // per 16 KiB block: 256 KiB for 128 MiB) and commits them to LMDB, so it is not free.
   int resume_interval_s = 5;
-  // libtorrent's disk back end: "posix" (read/write calls) or "mmap" (libtorrent's default).
-  // posix is the default because a full disk or an I/O error is an error it reports (the
+  // Disk back end: "shoal" (core/disk_io.h: inline pread/pwrite on kept descriptors, block
+  // hashes taken at write), "posix" (libtorrent's: inline, but opens and closes the file for
+  // every block) or "mmap" (libtorrent's default: a thread pool over memory-mapped files).
+  // shoal and posix report a full disk or an I/O error as an error on that torrent (the
   // download fails cleanly); with mmap the same write is a SIGBUS that kills the process.
-  std::string disk_io = "posix";
+  // bench/netns, 128 MiB, 3 runs each: node CPU per delivered GiB 16-17 s (shoal) against
+  // 18-19 (posix) and 18-26 (mmap); bench/results/tuning.md.
+  std::string disk_io = "shoal";
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;

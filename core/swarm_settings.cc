@@ -82,6 +82,7 @@ Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
   // the file to 16 nodes instead of 1.8 (bench/netns N=16: 33.3 -> 26.1 s, 29.7 -> 24.0 CPU
   // s/GiB; N=4: 20.6 -> 17.2 s). 1 s is still far above any datacenter round trip.
   s.set_int(lt::settings_pack::request_queue_time, 1);
+  // (Only the mmap back end has disk threads; Shoal's own runs every disk job inline.)
   // Two disk threads, not libtorrent's ten: a node moves one or two files at a time, and here
   // every idle thread's wake-ups cost more than they save (futex time per node fell ~7%, CPU per
   // delivered GiB ~8%, in bench/netns at N=16).
