@@ -97,7 +97,7 @@ spread() { sort -g "$1" | awk '{v[NR]=$1} END{if(NR==0){print "- - -"; exit}
 run_shoal() {
   local d=$work/shoal lim=(--upload-limit "$rate" --download-limit "$rate") daemons=()
   mkdir -p "$d"/{tracker,seeder,out}
-  "$bin/shoal-tracker" --listen 127.0.0.1:0 --interval 5 --ready-file "$d/tracker/ready" \
+  "$bin/shoal-tracker" --open --listen 127.0.0.1:0 --interval 5 --ready-file "$d/tracker/ready" \
     2>"$d/tracker/log" & pids+=($!); daemons+=($!)
   wait_ready "$d/tracker/ready" $!
   local announce; announce=$(value "$d/tracker/ready" announce)

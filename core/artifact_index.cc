@@ -58,8 +58,11 @@ Result<std::unique_ptr<ArtifactIndex>> ArtifactIndex::Open(const fs::path& state
   if (!artifacts) return artifacts.error();
   auto resume = index->env_->OpenDb("resume");
   if (!resume) return resume.error();
+  auto last_used = index->env_->OpenDb("last_used");
+  if (!last_used) return last_used.error();
   index->artifacts_ = *artifacts;
   index->resume_ = *resume;
+  index->last_used_ = *last_used;
   return index;
 }
 
@@ -83,21 +86,37 @@ std::vector<StoredRecord> ArtifactIndex::List() const {
 }
 
 Status ArtifactIndex::Put(const StoredRecord& record) {
-  auto txn = env_->BeginWrite();
-  if (!txn) return txn.error();
-  if (auto s = txn->Put(artifacts_, record.meta.id.hex(), Encode(record)); !s) return s;
-  if (record.verified) {
-    if (auto d = txn->Del(resume_, record.meta.id.hex()); !d) return d.error();
-  }
-  return txn->Commit();
+  const std::string value = Encode(record);
+  return env_->Update([&](lmdb::Txn& txn) -> Status {
+    if (auto s = txn.Put(artifacts_, record.meta.id.hex(), value); !s) return s;
+    if (record.verified) {
+      if (auto d = txn.Del(resume_, record.meta.id.hex()); !d) return d.error();
+    }
+    return Status::Ok();
+  });
 }
 
 Status ArtifactIndex::Remove(const ArtifactId& id) {
-  auto txn = env_->BeginWrite();
-  if (!txn) return txn.error();
-  if (auto d = txn->Del(artifacts_, id.hex()); !d) return d.error();
-  if (auto d = txn->Del(resume_, id.hex()); !d) return d.error();
-  return txn->Commit();
+  return env_->Update([&](lmdb::Txn& txn) -> Status {
+    if (auto d = txn.Del(artifacts_, id.hex()); !d) return d.error();
+    if (auto d = txn.Del(resume_, id.hex()); !d) return d.error();
+    if (auto d = txn.Del(last_used_, id.hex()); !d) return d.error();
+    return Status::Ok();
+  });
+}
+
+std::optional<int64_t> ArtifactIndex::GetLastUsed(const ArtifactId& id) const {
+  auto txn = env_->BeginRead();
+  if (!txn) return std::nullopt;
+  auto value = txn->Get(last_used_, id.hex());
+  if (!value || value->size() != 8) return std::nullopt;
+  return static_cast<int64_t>(lmdb::DecodeU64Key(*value));
+}
+
+Status ArtifactIndex::PutLastUsed(const ArtifactId& id, int64_t unix_ms) {
+  return env_->Update([&](lmdb::Txn& txn) {
+    return txn.Put(last_used_, id.hex(), lmdb::EncodeU64Key(static_cast<uint64_t>(unix_ms)));
+  });
 }
 
 std::optional<std::vector<char>> ArtifactIndex::GetResume(const ArtifactId& id) const {
@@ -109,11 +128,9 @@ std::optional<std::vector<char>> ArtifactIndex::GetResume(const ArtifactId& id) 
 }
 
 Status ArtifactIndex::PutResume(const ArtifactId& id, const std::vector<char>& data) {
-  auto txn = env_->BeginWrite();
-  if (!txn) return txn.error();
-  if (auto s = txn->Put(resume_, id.hex(), std::string_view(data.data(), data.size())); !s)
-    return s;
-  return txn->Commit();
+  return env_->Update([&](lmdb::Txn& txn) {
+    return txn.Put(resume_, id.hex(), std::string_view(data.data(), data.size()));
+  });
 }
 
 int64_t FileMtimeNs(const fs::path& path) {

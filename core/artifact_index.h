@@ -52,10 +52,15 @@ class ArtifactIndex {
   std::optional<std::vector<char>> GetResume(const ArtifactId& id) const;
   Status PutResume(const ArtifactId& id, const std::vector<char>& data);
 
+  // When an artifact was last used (fetched, installed, served from the cache), for LRU
+  // eviction; nullopt if never recorded. Removed with the artifact.
+  std::optional<int64_t> GetLastUsed(const ArtifactId& id) const;
+  Status PutLastUsed(const ArtifactId& id, int64_t unix_ms);
+
  private:
   ArtifactIndex() = default;
   std::unique_ptr<lmdb::Env> env_;
-  MDB_dbi artifacts_ = 0, resume_ = 0;
+  MDB_dbi artifacts_ = 0, resume_ = 0, last_used_ = 0;
   std::filesystem::path objects_dir_;
 };
 

@@ -98,6 +98,13 @@ asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> do
     meta = std::move(*fetched);
   }
   download->size = meta->size;
+  // The cache quota (node/cache_manager.h): evict least recently used objects, or refuse.
+  if (make_room) {
+    if (auto room = make_room(known ? 0 : meta->size); !room) {
+      Finish(id, room.error());
+      co_return;
+    }
+  }
   std::vector<fs::path> dests;
   for (const auto& install : download->installs) dests.push_back(install->dest);
   if (auto space = CheckSpace(*meta, dests); !space) {
@@ -189,6 +196,12 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   co_return outcome;
+}
+
+void Fetcher::OnEvicted(const ArtifactId& id) {
+  if (auto it = downloads_.find(id); it != downloads_.end() && it->second->finished) {
+    downloads_.erase(it);
+  }
 }
 
 void Fetcher::OnListening(int port) {

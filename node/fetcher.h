@@ -53,6 +53,13 @@ class Fetcher : public SwarmEvents {
   boost::asio::awaitable<Result<FetchOutcome>> Fetch(const ArtifactId& id, std::string dest,
                                                      unsigned mode, FetchProgress progress);
 
+  // The cache evicted `id` (node/cache_manager.h): forget its finished download, so that the
+  // next fetch starts a new one instead of finding the old one done.
+  void OnEvicted(const ArtifactId& id);
+  // Before a download starts: make room for this many more bytes in the cache (the quota), or
+  // fail the fetch with the returned error.
+  std::function<Status(uint64_t)> make_room;
+
   std::function<void(int)> on_listening;  // BitTorrent port known
 
   // SwarmEvents

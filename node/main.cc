@@ -9,9 +9,11 @@
 #include "core/frame_server.h"
 #include "core/log.h"
 #include "core/ready_file.h"
+#include "core/startup_checks.h"
 #include "core/swarm.h"
 #include "core/swarm_cli.h"
 #include "node/agent/planner_agent.h"
+#include "node/cache_manager.h"
 #include "node/fetch_tasks.h"
 #include "node/fetcher.h"
 #include "node/node_service.h"
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--allow-root", roots, "directory under which artifacts may be installed");
   AddSwarmOptions(app, swarm_options);
   app.add_option("--ready-file", ready_file, "written with addresses once serving");
+  std::string cache_max = "0";
+  app.add_option(
+      "--cache-max-bytes", cache_max,
+      "cache quota (e.g. 20G); least recently used unpinned objects are evicted; 0: none");
   app.add_option("--planner", planner, "planner HOST:PORT (enables commands and stats)");
   app.add_option("--join-token", join_token, "one-time token from `shoal join-token`");
   app.add_option("--config", node_conf, "node.conf (exec policy, stats plugins, thresholds)");
@@ -44,15 +50,44 @@ int main(int argc, char** argv) {
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   CLI11_PARSE(app, argc, argv);
-  if (auto valid = ValidateSwarmOptions(swarm_options); !valid) {
-    SHOAL_LOG(Error) << valid.error().message;
-    return 2;
-  }
   log::SetComponent("node " + name);
   if (verbose) log::SetLevel(log::Level::kDebug);
-
+  // Bad flags are refused here, with one line, before anything starts.
+  for (Status s :
+       {ValidateSwarmOptions(swarm_options),
+        CheckTrackerUrl("--tracker", swarm_options.tracker_url),
+        CheckConnectAddress("--origin", origin), CheckListenAddress("--bt-listen", bt_listen),
+        planner.empty() ? Status::Ok() : CheckConnectAddress("--planner", planner)}) {
+    if (!s) {
+      SHOAL_LOG(Error) << s.error().message;
+      return 2;
+    }
+  }
+  auto cache_max_bytes = node::ParseByteSize(cache_max);
+  if (!cache_max_bytes) {
+    SHOAL_LOG(Error) << "--cache-max-bytes " << cache_max_bytes.error().message;
+    return 2;
+  }
   // Absolute, because task scripts and working directories are resolved from other cwds.
-  state_dir = fs::absolute(state_dir).lexically_normal().string();
+  auto state_path = PrepareStateDir("--state-dir", state_dir);
+  auto ready_path = ResolveReadyFile("--ready-file", ready_file);
+  for (const Error* e :
+       {state_path ? nullptr : &state_path.error(), ready_path ? nullptr : &ready_path.error()}) {
+    if (e) {
+      SHOAL_LOG(Error) << e->message;
+      return 2;
+    }
+  }
+  state_dir = state_path->string();
+  ready_file = ready_path->string();
+  for (auto& root : roots) {
+    // A root made later is fine (fetches into it fail until then), but say so.
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) {
+      SHOAL_LOG(Warn) << "--allow-root '" << root << "': not an existing directory (yet)";
+    }
+    root = fs::absolute(root).lexically_normal().string();
+  }
   asio::io_context io;
   auto index = ArtifactIndex::Open(state_dir);
   if (!index) {
@@ -83,7 +118,11 @@ int main(int argc, char** argv) {
     }
   };
 
-  node::NodeService service(name, fetcher, **index, swarm);
+  node::CacheManager cache(**index, swarm, *cache_max_bytes);
+  cache.on_evicted = [&fetcher](const ArtifactId& id) { fetcher.OnEvicted(id); };
+  fetcher.make_room = [&cache](uint64_t bytes) { return cache.MakeRoom(bytes); };
+  cache.Enforce();  // a quota lowered since the last run
+  node::NodeService service(name, fetcher, **index, swarm, cache);
   asio::co_spawn(
       io,
       AcceptLoop<asio::local::stream_protocol>(
@@ -92,6 +131,7 @@ int main(int argc, char** argv) {
   // The control plane: this node takes tasks from a planner when given one.
   std::unique_ptr<node::PlannerAgent> agent;
   node::FetchTasks fetch_tasks(io, fetcher);
+  int exit_code = 0;
   if (!planner.empty()) {
     node::AgentConfig config;
     config.planner = planner;
@@ -112,6 +152,12 @@ int main(int argc, char** argv) {
     }
     agent = std::make_unique<node::PlannerAgent>(io, config);
     agent->SetFileTasks(&fetch_tasks);
+    agent->OnGiveUp([&](const Error& e) {
+      SHOAL_LOG(Error) << "planner agent: " << e.message << "; exiting";
+      exit_code = 1;
+      swarm.SaveResumeData();
+      io.stop();
+    });
     if (auto s = agent->Start(); !s) {
       SHOAL_LOG(Error) << s.error().message;
       return 1;
@@ -126,5 +172,5 @@ int main(int argc, char** argv) {
   });
   io.run();
   SHOAL_LOG(Info) << "stopping";
-  return 0;
+  return exit_code;
 }

@@ -95,6 +95,7 @@ struct OutboxMessage {
   union {
     output @0 :TaskOutput;
     result @1 :TaskResult;
+    stats @2 :StatsReport;   # a stats sample and its alerts (when the planner takes them here)
   }
 }
 
@@ -148,6 +149,7 @@ struct JoinReply {
 struct Welcome {
   heartbeatIntervalMs @0 :UInt32;
   ackedSeq @1 :UInt64;   # the highest outbox seq the planner holds durably for this node
+  statsInOutbox @2 :Bool;  # the planner takes stats as OutboxMessage.stats (else: NodeMessage.stats)
 }
 
 struct TaskSpec {

@@ -8,10 +8,12 @@
 #include "core/frame_server.h"
 #include "core/log.h"
 #include "core/ready_file.h"
+#include "core/startup_checks.h"
 #include "core/swarm.h"
 #include "core/swarm_cli.h"
 #include "seeder/origin_store.h"
 #include "seeder/seeder_service.h"
+#include "seeder/tracker_registrar.h"
 
 namespace asio = boost::asio;
 using namespace shoal;
@@ -50,13 +52,50 @@ int main(int argc, char** argv) {
                "send each piece once before any twice: for many nodes fetching at once");
   AddSwarmOptions(app, swarm_options);
   app.add_option("--ready-file", ready_file, "written with addresses once serving");
+  std::string tracker_key_file;
+  double register_interval = 5;
+  app.add_option("--tracker-key-file", tracker_key_file,
+                 "register every torrent with a closed tracker using the key in this file");
+  app.add_option("--register-interval", register_interval,
+                 "seconds between re-registrations of everything (a restarted tracker forgets)")
+      ->check(CLI::Range(0.05, 3600.0));
   app.add_flag("-v,--verbose", verbose);
   CLI11_PARSE(app, argc, argv);
-  if (auto valid = ValidateSwarmOptions(swarm_options); !valid) {
-    SHOAL_LOG(Error) << valid.error().message;
-    return 2;
-  }
   log::SetComponent("seeder");
+  // Bad flags are refused here, with one line, before anything starts.
+  for (Status s :
+       {ValidateSwarmOptions(swarm_options), CheckTrackerUrl("--tracker", tracker),
+        CheckListenAddress("--listen", listen), CheckListenAddress("--bt-listen", bt_listen)}) {
+    if (!s) {
+      SHOAL_LOG(Error) << s.error().message;
+      return 2;
+    }
+  }
+  auto state_path = PrepareStateDir("--state-dir", state_dir);
+  auto ready_path = ResolveReadyFile("--ready-file", ready_file);
+  for (const Error* e :
+       {state_path ? nullptr : &state_path.error(), ready_path ? nullptr : &ready_path.error()}) {
+    if (e) {
+      SHOAL_LOG(Error) << e->message;
+      return 2;
+    }
+  }
+  state_dir = state_path->string();
+  ready_file = ready_path->string();
+  std::string tracker_key;
+  if (!tracker_key_file.empty()) {
+    auto key = ReadKeyFile("--tracker-key-file", tracker_key_file);
+    if (!key) {
+      SHOAL_LOG(Error) << key.error().message;
+      return 2;
+    }
+    if (!tracker.starts_with("http://")) {
+      SHOAL_LOG(Error) << "--tracker '" << tracker
+                       << "': registration (--tracker-key-file) needs an http:// tracker";
+      return 2;
+    }
+    tracker_key = std::move(*key);
+  }
   if (verbose) log::SetLevel(log::Level::kDebug);
 
   asio::io_context io;
@@ -81,16 +120,48 @@ int main(int argc, char** argv) {
   swarm_options.tracker_url = tracker;
   SeederEvents events;
   Swarm swarm(io, swarm_options, events);
-  int restored = 0;
-  for (auto& artifact : (*store)->Restore()) {
-    auto mode = artifact.unchanged ? Swarm::AddMode::kSeedTrusted : Swarm::AddMode::kSeedVerify;
-    if (auto s = swarm.Add(artifact.meta, (*store)->index().objects_dir(), mode); !s) {
-      SHOAL_LOG(Error) << s.error().message;
-    } else {
-      ++restored;
+  // A closed tracker learns the seeder's torrents from it (tracker/registry.h).
+  std::unique_ptr<seeder::TrackerRegistrar> registrar;
+  if (!tracker_key.empty()) {
+    auto all_hashes = [&store] {
+      std::vector<std::string> hashes;
+      for (const auto& r : (*store)->index().List()) hashes.push_back(r.meta.info_hash_hex);
+      return hashes;
+    };
+    auto made = seeder::TrackerRegistrar::Create(
+        io, tracker, tracker_key, all_hashes,
+        std::chrono::milliseconds(static_cast<int64_t>(register_interval * 1000)));
+    if (!made) {
+      SHOAL_LOG(Error) << made.error().message;
+      return 2;
     }
+    registrar = std::move(*made);
   }
-  SHOAL_LOG(Info) << "seeding " << restored << " stored artifact(s)";
+  auto restored_artifacts = (*store)->Restore();
+  // Stored artifacts seed once registered (or once registration failed: the registrar retries
+  // every period, and libtorrent re-announces).
+  auto restore = [&]() -> asio::awaitable<void> {
+    if (registrar) {
+      std::vector<std::string> hashes;
+      for (const auto& a : restored_artifacts) hashes.push_back(a.meta.info_hash_hex);
+      if (!hashes.empty()) {
+        Status s = co_await registrar->Register(std::move(hashes));
+        if (!s) SHOAL_LOG(Warn) << s.error().message;
+      }
+      asio::co_spawn(io, registrar->Loop(), asio::detached);
+    }
+    int restored = 0;
+    for (auto& artifact : restored_artifacts) {
+      auto mode = artifact.unchanged ? Swarm::AddMode::kSeedTrusted : Swarm::AddMode::kSeedVerify;
+      if (auto s = swarm.Add(artifact.meta, (*store)->index().objects_dir(), mode); !s) {
+        SHOAL_LOG(Error) << s.error().message;
+      } else {
+        ++restored;
+      }
+    }
+    SHOAL_LOG(Info) << "seeding " << restored << " stored artifact(s)";
+  };
+  asio::co_spawn(io, restore(), asio::detached);
 
   std::string origin_addr = origin->local_endpoint().address().to_string() + ":" +
                             std::to_string(origin->local_endpoint().port());
@@ -107,6 +178,17 @@ int main(int argc, char** argv) {
   };
 
   seeder::SeederService service(io, **store, swarm);
+  if (registrar) {
+    service.before_seed = [&](const ArtifactMeta& meta) -> asio::awaitable<void> {
+      // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
+      std::vector<std::string> hashes{meta.info_hash_hex};
+      Status s = co_await registrar->Register(std::move(hashes));
+      if (!s) {
+        SHOAL_LOG(Warn) << s.error().message << " (" << meta.id.str()
+                        << "); the registrar retries every period";
+      }
+    };
+  }
   asio::co_spawn(
       io,
       AcceptLoop<asio::ip::tcp>(
@@ -120,7 +202,10 @@ int main(int argc, char** argv) {
                                                }),
       asio::detached);
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](auto, int) { io.stop(); });
+  signals.async_wait([&](auto, int) {
+    if (registrar) registrar->Stop();
+    io.stop();
+  });
   io.run();
   SHOAL_LOG(Info) << "stopping";
   return 0;

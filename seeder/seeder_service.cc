@@ -139,6 +139,7 @@ asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path,
     co_return;
   }
   const ArtifactMeta& meta = job->result->value();
+  if (before_seed) co_await before_seed(meta);
   if (auto s = swarm_.Add(meta, store_.index().objects_dir(), Swarm::AddMode::kSeedTrusted); !s) {
     std::string failure = FailureReply(s.error().message);
     co_await AsyncWriteFrame(socket, std::move(failure));

@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <utility>  // Boost 1.74 awaitable.hpp needs std::exchange
 
 #include "core/swarm.h"
@@ -20,6 +21,10 @@ class SeederService {
   // put; others may only look artifacts up.
   template <typename Socket>
   boost::asio::awaitable<void> Serve(Socket& socket, bool admin);
+
+  // Awaited after a put stored an artifact and before it starts seeding (e.g. registering it
+  // with a closed tracker, so that its first announce is accepted).
+  std::function<boost::asio::awaitable<void>(const ArtifactMeta&)> before_seed;
 
  private:
   template <typename Socket>

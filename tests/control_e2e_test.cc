@@ -2,6 +2,7 @@
 // `shoal` CLI, on 127.0.0.1.
 #include <capnp/message.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -119,8 +120,14 @@ TEST_F(ControlE2eTest, NodeKilledMidRunReportsInterruptedAndKeepsAckedOutput) {
     return cp.Cli({"logs", id, "n1"}).out == "before\n";
   }));
   cp.KillNode("n1");
+  // The task dies with its agent (PR_SET_PDEATHSIG): no orphan keeps running.
   pid_t task = std::stoi(ReadAll(pidfile));
-  kill(-task, SIGKILL);  // the orphaned task's group: the node agent is what was killed
+  EXPECT_TRUE(ControlPlane::Eventually([&] {
+    std::string stat = ReadAll("/proc/" + std::to_string(task) + "/stat");
+    return stat.empty() || stat.find(") Z") != std::string::npos;
+  })) << "task "
+      << task << " outlived its agent";
+  kill(-task, SIGKILL);  // in case it did not: do not leave it behind
   cp.StartNode("n1");
   ASSERT_TRUE(ControlPlane::Eventually([&] {
     return cp.Cli({"logs", id}).out.find("interrupted") != std::string::npos;
@@ -259,6 +266,42 @@ TEST_F(ControlE2eTest, UnauthenticatedAndMalformedInputIsDroppedAndThePlannerCar
   EXPECT_NE(hosts.out.find("0 hosts"), std::string::npos) << hosts.out;
   cp.StartNode("n1");
   EXPECT_EQ(cp.Cli({"run", "true", "--on", "n1"}).exit_code, 0);
+}
+
+TEST_F(ControlE2eTest, AnAgentWhoseTokenIsRefusedExitsNonZeroWithTheReason) {
+  cp.StartPlanner();
+  std::string token = cp.JoinToken();
+  // The first agent uses the token up (a token is good for one join).
+  ChildProcess first(
+      "shoal-node-agent",
+      {"--planner", cp.address(), "--state-dir", (dir / "first").string(), "--name", "first",
+       "--join-token", token, "--ready-file", (dir / "first.ready").string()},
+      dir / "first");
+  ASSERT_EQ(WaitForReadyFile(dir / "first.ready")["name"], "first") << first.Stderr();
+  for (const char* binary : {"shoal-node-agent", "shoal-node"}) {
+    std::string name = std::string("second-") + binary;
+    std::vector<std::string> args{"--planner", cp.address(), "--state-dir",  (dir / name).string(),
+                                  "--name",    name,         "--join-token", token};
+    if (std::string(binary) == "shoal-node") {
+      for (std::string a : {"--origin", "127.0.0.1:9", "--tracker", "http://127.0.0.1:9/announce"})
+        args.push_back(a);
+    }
+    ChildProcess second(binary, args, dir / name);
+    int status = second.Wait();
+    ASSERT_TRUE(WIFEXITED(status)) << binary << " still running or killed: " << second.Stderr();
+    EXPECT_EQ(WEXITSTATUS(status), 1) << second.Stderr();
+    EXPECT_NE(second.Stderr().find("unknown or used-up join token"), std::string::npos)
+        << second.Stderr();
+  }
+  // An unreachable planner is a network error: the agent keeps retrying.
+  ChildProcess offline("shoal-node-agent",
+                       {"--planner", "127.0.0.1:1", "--state-dir", (dir / "offline").string(),
+                        "--name", "offline", "--join-token", cp.JoinToken()},
+                       dir / "offline");
+  EXPECT_TRUE(ControlPlane::Eventually([&] {
+    return offline.Stderr().find("planner connection") != std::string::npos;
+  })) << offline.Stderr();
+  EXPECT_TRUE(offline.running());
 }
 
 }  // namespace

@@ -213,6 +213,79 @@ TEST(LmdbTest, PersistsAcrossReopenAndScansInOrder) {
   EXPECT_FALSE(txn->Get(*db, lmdb::EncodeU64Key(9)).has_value());
 }
 
+TEST(LmdbTest, AFullMapGrowsUpToItsCapThenRefusesWritesWithAClearError) {
+  TempDir dir;
+  auto env = lmdb::Env::Open(dir / "db", 4, size_t{64} << 10, size_t{1} << 20);
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  auto db = (*env)->OpenDb("things");
+  ASSERT_TRUE(db.ok());
+  const std::string value(8 << 10, 'x');
+  uint64_t written = 0;
+  Status last = Status::Ok();
+  size_t sizes_seen = 0, previous_size = 0;
+  while (written < 1000) {
+    last = (*env)->Update(
+        [&](lmdb::Txn& txn) { return txn.Put(*db, lmdb::EncodeU64Key(written), value); });
+    if (!last) break;
+    ++written;
+    if ((*env)->map_size() != previous_size) ++sizes_seen;
+    previous_size = (*env)->map_size();
+  }
+  // 64 KiB could hold a handful of 8 KiB values; growth took it to 1 MiB before refusing.
+  ASSERT_FALSE(last.ok()) << "a 1 MiB map took " << written << " x 8 KiB";
+  EXPECT_GT(written, 60u);
+  EXPECT_GE(sizes_seen, 4u);  // 64 KiB, 128, 256, 512, 1024
+  EXPECT_EQ((*env)->map_size(), size_t{1} << 20);
+  EXPECT_NE(last.error().message.find("map full"), std::string::npos) << last.error().message;
+  EXPECT_NE(last.error().message.find((dir / "db").string()), std::string::npos);
+  // Still usable: reads work, and freeing space lets writes through again.
+  {
+    auto txn = (*env)->BeginRead();
+    ASSERT_TRUE(txn.ok());
+    EXPECT_TRUE(txn->Get(*db, lmdb::EncodeU64Key(0)).has_value());
+  }
+  ASSERT_TRUE((*env)->Update([&](lmdb::Txn& txn) -> Status {
+    for (uint64_t i = 0; i < written / 2; ++i) {
+      auto d = txn.Del(*db, lmdb::EncodeU64Key(i));
+      if (!d) return d.error();
+    }
+    return Status::Ok();
+  }));
+  // (LMDB reuses freed pages once no snapshot holds them: at most a couple of commits later.)
+  bool wrote = false;
+  for (uint64_t k = 5000; k < 5003 && !wrote; ++k) {
+    wrote =
+        (*env)
+            ->Update([&](lmdb::Txn& txn) { return txn.Put(*db, lmdb::EncodeU64Key(k), "small"); })
+            .ok();
+  }
+  EXPECT_TRUE(wrote);
+  // A plain BeginWrite transaction that fills the map fails cleanly; the next one has room.
+  env->reset();
+  auto reopened = lmdb::Env::Open(dir / "db", 4, size_t{64} << 10, size_t{4} << 20);
+  ASSERT_TRUE(reopened.ok());
+  // The grown size is kept (LMDB rounds it to whole pages).
+  const size_t kept = (*reopened)->map_size();
+  EXPECT_GE(kept, size_t{15} << 16);
+  EXPECT_LE(kept, size_t{1} << 20);
+  auto db2 = (*reopened)->OpenDb("things");
+  ASSERT_TRUE(db2.ok());
+  Status filled = Status::Ok();
+  {
+    auto txn = (*reopened)->BeginWrite();
+    ASSERT_TRUE(txn.ok());
+    for (uint64_t i = 10000; i < 10200 && filled; ++i)
+      filled = txn->Put(*db2, lmdb::EncodeU64Key(i), value);
+    EXPECT_FALSE(filled.ok());
+    EXPECT_TRUE(txn->map_full());
+  }
+  auto txn = (*reopened)->BeginWrite();
+  ASSERT_TRUE(txn.ok());
+  EXPECT_GE((*reopened)->map_size(), 2 * kept - 4096);
+  EXPECT_TRUE(txn->Put(*db2, lmdb::EncodeU64Key(10000), value).ok());
+  EXPECT_TRUE(txn->Commit().ok());
+}
+
 }  // namespace
 }  // namespace shoal
 

@@ -166,6 +166,47 @@ TEST(TaskJournalTest, TracksStartedAndFinishedAcrossReopenAndPrunes) {
   EXPECT_TRUE(o.journal->Lookup(TaskId{1}).has_value()) << "unfinished tasks are never pruned";
 }
 
+TEST(TaskJournalTest, OutputByteCountsCommitWithTheirChunksAndSurviveAReopen) {
+  TempDir dir;
+  {
+    auto o = Open(dir.path());
+    ASSERT_TRUE(o.journal->MarkStarted(TaskId{7}, "run-1", 10).ok());
+    for (auto [stream, chunk] : {std::pair{OutputStream::kStdout, std::string("before\n")},
+                                 {OutputStream::kStderr, std::string("oops")},
+                                 {OutputStream::kStdout, std::string("more\n")}}) {
+      auto seq = o.outbox->AppendWith(chunk, [&](lmdb::Txn& txn) {
+        return o.journal->AddOutputIn(txn, TaskId{7}, stream, chunk.size());
+      });
+      ASSERT_TRUE(seq.ok()) << seq.error().message;
+    }
+    // A chunk whose count cannot be kept is not stored either.
+    auto orphan = o.outbox->AppendWith("x", [&](lmdb::Txn& txn) {
+      return o.journal->AddOutputIn(txn, TaskId{99}, OutputStream::kStdout, 1);
+    });
+    EXPECT_FALSE(orphan.ok());
+    EXPECT_EQ(*o.outbox->PendingCount(), 3u);
+  }
+  auto o = Open(dir.path());
+  auto unfinished = o.journal->Unfinished();
+  ASSERT_TRUE(unfinished.ok());
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].stdout_bytes, 12u);
+  EXPECT_EQ((*unfinished)[0].stderr_bytes, 4u);
+  EXPECT_EQ((*unfinished)[0].meta, "run-1");
+  // Entries in the format before byte counts (state, started, finished, meta) still read.
+  auto db = o.env->OpenDb("task_journal");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(o.env->Update([&](lmdb::Txn& txn) {
+    return txn.Put(*db, lmdb::EncodeU64Key(8),
+                   std::string(1, '\x01') + lmdb::EncodeU64Key(20) + lmdb::EncodeU64Key(0) + "old");
+  }));
+  auto old = o.journal->Lookup(TaskId{8});
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->meta, "old");
+  EXPECT_EQ(old->stdout_bytes, 0u);
+  EXPECT_EQ(old->state, TaskState::kStarted);
+}
+
 TEST(OutboxTest, NothingReportedAsAppendedIsLostWhenTheWriterIsKilled) {
   TempDir dir;
   char self[4096];

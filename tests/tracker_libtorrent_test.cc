@@ -64,7 +64,7 @@ TEST(TrackerLibtorrentTest, TwoSessionsFindEachOtherThroughOurTrackerAndDownload
   TempDir dir;
   ChildProcess tracker("shoal-tracker",
                        {"--listen", "127.0.0.1:0", "--ready-file", (dir / "ready").string(),
-                        "--interval", "2", "-v"},
+                        "--interval", "2", "-v", "--open"},
                        dir / "tracker");
   auto ready = WaitForReadyFile(dir / "ready");
   ASSERT_FALSE(ready.empty()) << tracker.Stderr();

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -19,9 +20,13 @@ using boost::asio::ip::tcp;
 
 class TrackerProcess {
  public:
+  // Open (any info-hash) unless `extra` gives --register-key-file.
   explicit TrackerProcess(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {
         "--listen", "127.0.0.1:0", "--ready-file", (dir_ / "ready").string(), "--interval", "7"};
+    if (std::find(extra.begin(), extra.end(), "--register-key-file") == extra.end()) {
+      args.push_back("--open");
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     proc_ = std::make_unique<ChildProcess>("shoal-tracker", args, dir_ / "tracker");
     ready_ = WaitForReadyFile(dir_ / "ready");
@@ -307,12 +312,19 @@ TEST(TrackerTest, HostileRequestsGetFailureReasonsAndTrackerKeepsServing) {
   std::string garbage;
   for (int i = 0; i < 3000; ++i) garbage.push_back(static_cast<char>((i * 7919) & 0xff));
   EXPECT_TRUE(is_400_with_reason(RawExchange(t.endpoint(), garbage)));
+  // Oversize request lines and headers: 431 (RFC 6585) with a reason, not a reset.
+  auto is_431_with_reason = [](const std::string& raw) {
+    return raw.rfind("HTTP/1.1 431", 0) == 0 && raw.find("failure reason") != std::string::npos;
+  };
   std::string long_line = "GET /announce?" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n";
-  EXPECT_TRUE(is_400_with_reason(RawExchange(t.endpoint(), long_line)));
+  EXPECT_TRUE(is_431_with_reason(RawExchange(t.endpoint(), long_line)));
   std::string many_headers = "GET /announce HTTP/1.1\r\n";
   for (int i = 0; i < 2000; ++i) many_headers += "X-Pad-" + std::to_string(i) + ": zzzzzz\r\n";
   many_headers += "\r\n";
-  EXPECT_TRUE(is_400_with_reason(RawExchange(t.endpoint(), many_headers)));
+  EXPECT_TRUE(is_431_with_reason(RawExchange(t.endpoint(), many_headers)));
+  // A client that keeps sending after the answer (a 1 MiB header) still reads the 431.
+  std::string huge = "GET /announce HTTP/1.1\r\nX-Big: " + std::string(1 << 20, 'b') + "\r\n\r\n";
+  EXPECT_TRUE(is_431_with_reason(RawExchange(t.endpoint(), huge)));
   std::string with_body = "GET /announce HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
   EXPECT_TRUE(is_400_with_reason(RawExchange(t.endpoint(), with_body)));
   auto post = RawExchange(t.endpoint(), "POST /announce HTTP/1.1\r\nConnection: close\r\n\r\n");
@@ -387,6 +399,71 @@ TEST(TrackerTest, ExitsCleanlyOnSigterm) {
   int status = t.process().Wait(std::chrono::seconds(20));
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// POSTs a /register body with `key` (none if empty) and returns the raw answer.
+std::string Register(const tcp::endpoint& ep, const std::string& key, const std::string& body) {
+  std::string req = "POST /register HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  if (!key.empty()) req += "Authorization: Bearer " + key + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return RawExchange(ep, req);
+}
+
+std::string Hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+TEST(TrackerTest, AClosedTrackerTracksOnlyWhatItsSeederRegistered) {
+  TempDir dir;
+  const std::string key = "0123456789abcdef-test-key";
+  { std::ofstream(dir / "key") << key << "\n"; }
+  TrackerProcess t({"--register-key-file", (dir / "key").string()});
+  ASSERT_FALSE(t.ready().empty());
+  Announce a{.info_hash = Id20("registered", 1), .peer_id = Id20("-SH0001-a", 1), .port = 7001};
+  Announce stranger{
+      .info_hash = Id20("stranger", 2), .peer_id = Id20("-SH0001-s", 2), .port = 7002};
+  // Not registered yet: a bencoded failure, and nothing is stored.
+  auto refused = HttpGet(t.endpoint(), a.Target());
+  EXPECT_EQ(refused.status, 200);
+  EXPECT_NE(FailureReason(refused).find("unregistered torrent"), std::string::npos) << refused.body;
+  // Registration needs the key; a wrong or missing one is refused and registers nothing.
+  EXPECT_EQ(
+      Register(t.endpoint(), "wrong-key-wrong-key", Hex(a.info_hash)).rfind("HTTP/1.1 403", 0), 0u);
+  EXPECT_EQ(Register(t.endpoint(), "", Hex(a.info_hash)).rfind("HTTP/1.1 403", 0), 0u);
+  EXPECT_EQ(Register(t.endpoint(), key, "not-hex\n").rfind("HTTP/1.1 400", 0), 0u);
+  auto get = RawExchange(t.endpoint(), "GET /register HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(get.rfind("HTTP/1.1 405", 0), 0u) << get;
+  EXPECT_NE(FailureReason(HttpGet(t.endpoint(), a.Target())).find("unregistered"),
+            std::string::npos);
+  // With the key: a 40-hex hash, and a 64-hex v2 hash whose first 20 bytes peers announce.
+  auto ok = Register(t.endpoint(), key,
+                     Hex(a.info_hash) + "\n" + Hex(Id20("v2", 3)) + std::string(24, 'f') + "\n");
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+  EXPECT_NE(ok.find("registeredi2e"), std::string::npos) << ok;
+  EXPECT_TRUE(AnnounceOk(t.endpoint(), a).empty());
+  Announce b = a;
+  b.peer_id = Id20("-SH0001-b", 9);
+  b.port = 7009;
+  EXPECT_EQ(AnnounceOk(t.endpoint(), b), std::vector<uint16_t>{7001});
+  Announce v2{.info_hash = Id20("v2", 3), .peer_id = Id20("-SH0001-c", 3), .port = 7003};
+  AnnounceOk(t.endpoint(), v2);
+  // Strangers are still refused.
+  EXPECT_NE(FailureReason(HttpGet(t.endpoint(), stranger.Target())).find("unregistered"),
+            std::string::npos);
+  EXPECT_TRUE(t.process().running());
+}
+
+TEST(TrackerTest, AnOpenTrackerRefusesRegistrations) {
+  TrackerProcess t;
+  ASSERT_FALSE(t.ready().empty());
+  EXPECT_EQ(Register(t.endpoint(), "0123456789abcdef", Hex(Id20("x", 1))).rfind("HTTP/1.1 404", 0),
+            0u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "core/frame_server.h"
 #include "core/log.h"
 #include "core/ready_file.h"
+#include "core/startup_checks.h"
 #include "tracker/server.h"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-connections", options.max_connections, "cap on open connections");
   app.add_option("--idle-timeout", idle_timeout, "close a connection idle this long, seconds")
       ->check(CLI::Range(0.1, 3600.0));
+  std::string register_key_file;
+  bool open = false;
+  app.add_option("--register-key-file", register_key_file,
+                 "track only the torrents a seeder registers with the key in this file");
+  app.add_flag("--open", open, "track any torrent (an open tracker: tests and benchmarks)");
   app.add_flag("-v,--verbose", verbose, "log every announce");
   CLI11_PARSE(app, argc, argv);
 
@@ -54,6 +60,26 @@ int main(int argc, char** argv) {
     SHOAL_LOG(Error) << "--listen: " << endpoint.error().message;
     return 2;
   }
+  auto ready_path = ResolveReadyFile("--ready-file", ready_file);
+  if (!ready_path) {
+    SHOAL_LOG(Error) << ready_path.error().message;
+    return 2;
+  }
+  ready_file = ready_path->string();
+  if (open == !register_key_file.empty()) {
+    SHOAL_LOG(Error) << (open ? "--open and --register-key-file exclude each other"
+                              : "give --register-key-file (track only the seeder's torrents) "
+                                "or --open (track any)");
+    return 2;
+  }
+  if (!open) {
+    auto key = ReadKeyFile("--register-key-file", register_key_file);
+    if (!key) {
+      SHOAL_LOG(Error) << key.error().message;
+      return 2;
+    }
+    options.register_key = std::move(*key);
+  }
   boost::asio::io_context io(1);
   auto server = tracker::TrackerServer::Start(io, *endpoint, options);
   if (!server.ok()) {
@@ -65,7 +91,8 @@ int main(int argc, char** argv) {
                                              : bound.address().to_string();
   std::string hostport = host + ":" + std::to_string(bound.port());
   SHOAL_LOG(Info) << "listening on " << hostport << " (interval " << interval << " s, peer ttl "
-                  << std::chrono::duration<double>(options.limits.peer_ttl).count() << " s)";
+                  << std::chrono::duration<double>(options.limits.peer_ttl).count() << " s, "
+                  << (open ? "open: any torrent" : "closed: registered torrents only") << ")";
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

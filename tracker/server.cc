@@ -27,8 +27,9 @@ class TrackerServer::Impl {
         options_(options),
         acceptor_(io),
         expiry_timer_(io),
-        service_(options.timing, options.limits,
-                 options.seed ? options.seed : std::random_device{}()) {}
+        service_(
+            options.timing, options.limits, options.seed ? options.seed : std::random_device{}(),
+            options.register_key ? Registry::Closed(*options.register_key) : Registry::Open()) {}
 
   Status Listen(const tcp::endpoint& listen) {
     boost::system::error_code ec;
@@ -112,45 +113,99 @@ class TrackerServer::Impl {
         --self->open_connections_;
       }
     } unregister{this, id};
+    bool linger = false;
     try {
-      co_await ServeRequests(stream);
+      linger = co_await ServeRequests(stream);
     } catch (const std::exception& e) {
       SHOAL_LOG(Warn) << "connection dropped: " << e.what();
     }
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (linger && !stopped_) co_await Drain(stream);
     stream.socket().close(ec);
   }
 
-  asio::awaitable<void> ServeRequests(beast::tcp_stream& stream) {
+  // After an error answer sent while the client may still be sending (an oversize request):
+  // closing with unread bytes would make the kernel send a reset, which can destroy the answer
+  // before the client reads it. Read and discard until the client closes, for a bounded time
+  // and amount, as HTTP servers' "lingering close" does.
+  asio::awaitable<void> Drain(beast::tcp_stream& stream) {
+    char sink[4096];
+    size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < (1u << 20)) {
+      boost::system::error_code ec;
+      size_t n = co_await stream.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      drained += n;
+      if (ec) break;
+    }
+  }
+
+  // Serves requests until the connection ends. Returns true if it ended with an error answer
+  // the client may not have finished sending (see Drain).
+  asio::awaitable<bool> ServeRequests(beast::tcp_stream& stream) {
     boost::system::error_code ec;
     const auto source = stream.socket().remote_endpoint(ec).address();
-    if (ec) co_return;
+    if (ec) co_return false;
     beast::flat_buffer buffer(2 * options_.max_header_bytes);
     while (!stopped_) {
-      http::request_parser<http::empty_body> parser;
+      http::request_parser<http::string_body> parser;
       parser.header_limit(options_.max_header_bytes);
-      parser.body_limit(0);
+      // Beast checks Content-Length against the limit while parsing the header, so the limit
+      // is the largest body anyone may send (a registration); other requests with a body are
+      // refused below, before it is read.
+      parser.body_limit(options_.max_register_body);
       stream.expires_after(options_.idle_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      bool is_register = false, unwanted_body = false;
+      if (!ec) {
+        const auto& req = parser.get();
+        std::string_view target(req.target().data(), req.target().size());
+        is_register = target == "/register" || target.starts_with("/register?");
+        if (!parser.is_done()) {
+          if (is_register && req.method() == http::verb::post) {
+            co_await http::async_read(stream, buffer, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+          } else {
+            unwanted_body = true;
+          }
+        }
+      }
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
           ec == asio::error::eof || stopped_) {
-        co_return;
+        co_return false;
       }
       http::response<http::string_body> res;
       res.version(11);
       bool keep_alive = false;
-      if (ec) {
-        // Not HTTP we accept (garbage, oversize header, a body): say why, then close.
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        // RFC 6585: the request line or headers are larger than the server will process.
+        res.result(http::status::request_header_fields_too_large);
+        res.body() = EncodeFailure("request line or headers over " +
+                                   std::to_string(options_.max_header_bytes) + " bytes");
+      } else if (ec || unwanted_body) {
+        // Not HTTP we accept (garbage, a body): say why, then close.
         res.result(http::status::bad_request);
-        res.body() = EncodeFailure("bad HTTP request: " + ec.message());
+        res.body() = EncodeFailure("bad HTTP request: " +
+                                   (ec ? ec.message() : std::string("no body expected")));
       } else {
         const auto& req = parser.get();
-        HttpAnswer answer = service_.Handle(
-            req.method() == http::verb::get,
-            std::string_view(req.target().data(), req.target().size()), source, Clock::now());
+        HttpAnswer answer;
+        if (is_register) {
+          answer = req.method() == http::verb::post
+                       ? service_.HandleRegister(
+                             std::string_view(req[http::field::authorization].data(),
+                                              req[http::field::authorization].size()),
+                             req.body(), source)
+                       : HttpAnswer{405, EncodeFailure("register with POST")};
+        } else {
+          answer = service_.Handle(req.method() == http::verb::get,
+                                   std::string_view(req.target().data(), req.target().size()),
+                                   source, Clock::now());
+        }
         res.version(req.version());
         res.result(static_cast<http::status>(answer.status));
         res.body() = std::move(answer.body);
@@ -162,8 +217,10 @@ class TrackerServer::Impl {
       res.prepare_payload();
       stream.expires_after(options_.idle_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !keep_alive) co_return;
+      if (ec) co_return false;
+      if (!keep_alive) co_return res.result() != http::status::ok;
     }
+    co_return false;
   }
 
   asio::io_context& io_;

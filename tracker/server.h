@@ -7,6 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/result.h"
@@ -21,6 +23,10 @@ struct TrackerOptions {
   size_t max_connections = 4096;                   // further connections are closed at once
   uint32_t max_header_bytes = 8192;                // request line + headers
   uint64_t seed = 0;                               // 0: seed the peer choice randomly
+  // Closed tracker: only info-hashes registered with this key are tracked (registry.h).
+  // Unset: open, any info-hash is tracked.
+  std::optional<std::string> register_key;
+  uint32_t max_register_body = 4u << 20;  // a /register body (~100,000 hashes)
 };
 
 

@@ -34,7 +34,7 @@ start_tracker() {
   rm -f "$work/tracker.ready"
   if [[ -x $bin_dir/shoal-tracker ]]; then
     tracker_kind=shoal-tracker
-    hx 0 "$bin_dir/shoal-tracker" --listen "$(origin_ip):6969" --ready-file "$work/tracker.ready" \
+    hx 0 "$bin_dir/shoal-tracker" --open --listen "$(origin_ip):6969" --ready-file "$work/tracker.ready" \
       >"$work/tracker.log" 2>&1 &
   else
     tracker_kind=mini_tracker.py

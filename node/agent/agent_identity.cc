@@ -23,7 +23,11 @@ Result<NodeCredentials> LoadCredentials(const std::filesystem::path& dir) {
 asio::awaitable<Result<NodeCredentials>> JoinPlanner(asio::any_io_executor executor,
                                                      std::string host, uint16_t port,
                                                      std::string token, std::string name,
-                                                     std::filesystem::path dir) {
+                                                     std::filesystem::path dir,
+                                                     JoinFailure* failure) {
+  JoinFailure ignored;
+  JoinFailure& why = failure ? *failure : ignored;
+  why = JoinFailure::kRefused;  // until a step that may pass on a retry fails
   auto last_dot = token.rfind('.');
   if (last_dot == std::string::npos || token.size() - last_dot - 1 != 64) {
     co_return Error{"malformed join token (want <id>.<secret>.<ca-sha256>)"};
@@ -35,10 +39,14 @@ asio::awaitable<Result<NodeCredentials>> JoinPlanner(asio::any_io_executor execu
   if (!csr) co_return csr.error();
   auto ctx = net::TlsContext::Join();
   if (!ctx) co_return ctx.error();
+  why = JoinFailure::kRetry;
   auto stream = co_await net::ConnectTls(executor, host, port, **ctx);
   if (!stream) co_return stream.error();
   auto ca = net::VerifyPinnedChain((*stream)->ssl(), fingerprint);
-  if (!ca) co_return ca.error();
+  if (!ca) {
+    why = JoinFailure::kRefused;  // another CA answers at this address: the token cannot work
+    co_return ca.error();
+  }
   auto session = std::make_shared<net::FramedSession>(std::move(*stream), 1u << 20);
   capnp::MallocMessageBuilder request;
   auto join = request.initRoot<proto::NodeMessage>().initJoin();
@@ -49,14 +57,20 @@ asio::awaitable<Result<NodeCredentials>> JoinPlanner(asio::any_io_executor execu
   auto reply = co_await session->Receive();
   session->Close();
   if (!reply) co_return Error{"join: " + reply.error().message};
+  bool is_failure = false;
   auto creds = ReadSafely([&]() -> Result<NodeCredentials> {
     auto m = (*reply)->Root<proto::PlannerMessage>();
+    is_failure = m.isFailure();
     if (m.isFailure()) return Error{"join refused: " + std::string(m.getFailure().getMessage())};
     if (!m.isJoined()) return Error{"join: unexpected reply"};
     return NodeCredentials{m.getJoined().getCaPem(), m.getJoined().getCertPem(), ""};
   });
   if (!creds) co_return creds.error();
-  if (!*creds) co_return creds->error();
+  if (!*creds) {
+    // The planner read the token and said no: the same token will never be accepted.
+    if (is_failure) why = JoinFailure::kRefused;
+    co_return creds->error();
+  }
   NodeCredentials out = std::move(creds->value());
   // The CA we were given must be the one we pinned, and the certificate must be for our key.
   auto given_ca = net::CertFromPem(out.ca_pem);

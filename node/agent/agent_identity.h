@@ -21,12 +21,20 @@ struct NodeCredentials {
 // Loads the stored credentials; an error if any file is missing or unreadable.
 Result<NodeCredentials> LoadCredentials(const std::filesystem::path& dir);
 
+// Whether a failed join may succeed if tried again with the same token.
+enum class JoinFailure {
+  kRetry,    // network, TLS, a planner restarting: try again later
+  kRefused,  // the planner said no (unknown, used-up, expired or invalid token, revoked name),
+             // the token is malformed, or the planner's CA is not the one the token pins
+};
+
 // Joins the planner at host:port with `token` as `name`, stores the credentials in `dir`
 // (key and certificate mode 0600) and returns them. Errors name the failing step; a refusal
-// carries the planner's reason.
+// carries the planner's reason. On error, `*failure` (if given) says whether to retry.
 boost::asio::awaitable<Result<NodeCredentials>> JoinPlanner(boost::asio::any_io_executor executor,
                                                             std::string host, uint16_t port,
                                                             std::string token, std::string name,
-                                                            std::filesystem::path dir);
+                                                            std::filesystem::path dir,
+                                                            JoinFailure* failure = nullptr);
 
 }  // namespace shoal::node

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "core/startup_checks.h"
 #include "node/agent/planner_agent.h"
 
 int main(int argc, char** argv) {
@@ -27,9 +28,20 @@ int main(int argc, char** argv) {
   app.add_option("--group", config.groups, "static group (repeatable)");
   app.add_option("--ready-file", ready_file, "written once registered");
   CLI11_PARSE(app, argc, argv);
-  config.state_dir = state_dir;
+  if (auto s = shoal::CheckConnectAddress("--planner", config.planner); !s) {
+    std::cerr << "shoal-node-agent: " << s.error().message << "\n";
+    return 2;
+  }
+  auto state_path = shoal::PrepareStateDir("--state-dir", state_dir);
+  auto ready_path = shoal::ResolveReadyFile("--ready-file", ready_file);
+  if (!state_path || !ready_path) {
+    std::cerr << "shoal-node-agent: "
+              << (state_path ? ready_path.error() : state_path.error()).message << "\n";
+    return 2;
+  }
+  config.state_dir = *state_path;
   config.config_file = config_file;
-  config.ready_file = ready_file;
+  config.ready_file = *ready_path;
   for (const auto& l : labels) {
     auto eq = l.find('=');
     if (eq == std::string::npos) {
@@ -44,11 +56,18 @@ int main(int argc, char** argv) {
     std::cerr << "shoal-node-agent: " << s.error().message << "\n";
     return 1;
   }
+  int exit_code = 0;
+  agent.OnGiveUp([&](const shoal::Error& e) {
+    std::cerr << "shoal-node-agent: " << e.message << "\n";
+    exit_code = 1;
+    agent.Stop();
+    io.stop();
+  });
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) {
     agent.Stop();
     io.stop();
   });
   io.run();
-  return 0;
+  return exit_code;
 }

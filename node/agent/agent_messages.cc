@@ -23,6 +23,10 @@ void FillTaskResult(proto::TaskResult::Builder r, const TaskOutcome& outcome) {
   r.setEndedMs(outcome.end_unix_ms);
   r.setStdoutBytes(outcome.stdout_bytes);
   r.setStderrBytes(outcome.stderr_bytes);
+  if (outcome.oom_killed) {
+    r.setError("killed by the kernel: over its memory limit (memory_max " +
+               std::to_string(outcome.memory_max.value_or(0)) + " bytes)");
+  }
 }
 
 void FillTaskOutput(proto::TaskOutput::Builder o, TaskId id, OutputStream stream, uint64_t seq,

@@ -82,6 +82,8 @@ struct JournalEntry {
   int64_t started_unix_ms = 0;
   int64_t finished_unix_ms = 0;  // 0 while started
   std::string meta;              // opaque to the journal (what the agent needs to report)
+  // Output bytes stored in the outbox so far (AddOutputIn): what an interrupted task reports.
+  uint64_t stdout_bytes = 0, stderr_bytes = 0;
 };
 
 class TaskJournal {
@@ -96,6 +98,10 @@ class TaskJournal {
   Status MarkFinished(TaskId id, int64_t now_unix_ms);
   // Same, inside a caller's write transaction (see Outbox::AppendWith).
   Status MarkFinishedIn(lmdb::Txn& txn, TaskId id, int64_t now_unix_ms);
+  // Adds `bytes` to the task's count of `stream` output, inside the caller's write transaction:
+  // the agent calls it in the transaction that appends the chunk to the outbox, so the counts
+  // always match the chunks stored. An id never started is an error.
+  Status AddOutputIn(lmdb::Txn& txn, TaskId id, OutputStream stream, uint64_t bytes);
 
   std::optional<JournalEntry> Lookup(TaskId id) const;
   // Tasks started and never finished, in id order: after a restart, the interrupted ones.

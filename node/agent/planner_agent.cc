@@ -95,14 +95,21 @@ Status PlannerAgent::Start() {
     r.setEnd(proto::TaskEnd::INTERRUPTED);
     r.setStartedMs(entry.started_unix_ms);
     r.setEndedMs(NowMs());
+    r.setStdoutBytes(entry.stdout_bytes);
+    r.setStderrBytes(entry.stderr_bytes);
     r.setError("the node agent stopped while the task ran");
     SHOAL_LOG(Warn) << "task " << entry.id.v << " was interrupted by a restart";
     AppendResult(message, entry.id);
   }
   (void)journal_->Prune(NowMs() - int64_t{7} * 24 * 3600 * 1000);
 
+  auto cgroups = OpenTaskCgroups(policy_->config().cgroup_root, policy_->config().limits);
+  if (!cgroups) return cgroups.error();
+  cgroups_ = std::move(*cgroups);
   TaskRunner::Options ro;
   ro.policy = &*policy_;
+  ro.cgroups = cgroups_.get();
+  ro.limits = policy_->config().limits;
   std::filesystem::create_directories(dir_ / "scratch");
   ro.scratch_dir = dir_ / "scratch";
   runner_ = std::make_unique<TaskRunner>(io_, ro);
@@ -111,6 +118,8 @@ Status PlannerAgent::Start() {
     // governs what the planner may ask for) does not apply to them.
     TaskRunner::Options plugin_options = ro;
     plugin_options.policy = nullptr;
+    plugin_options.cgroups = nullptr;  // plugin ids are not task ids; policy limits are for tasks
+    plugin_options.limits = {};
     stats_ = std::make_unique<StatsScheduler>(
         io_, conf->stats, [this](const StatsSample& s) { OnSample(s); }, plugin_options);
     if (auto s = stats_->Start(); !s) return s.error();
@@ -141,9 +150,16 @@ asio::awaitable<void> PlannerAgent::ConnectLoop() {
   while (!stopping_) {
     auto creds = LoadCredentials(dir_);
     if (!creds && !config_.join_token.empty()) {
+      JoinFailure failure = JoinFailure::kRetry;
       creds = co_await JoinPlanner(io_.get_executor(), hp->first, hp->second, config_.join_token,
-                                   config_.name, dir_);
+                                   config_.name, dir_, &failure);
       if (creds) SHOAL_LOG(Info) << "joined the fleet as " << config_.name;
+      if (!creds && failure == JoinFailure::kRefused) {
+        // Retrying a refused token cannot succeed: give up loudly (the daemon exits non-zero).
+        SHOAL_LOG(Error) << "join: " << creds.error().message << "; giving up";
+        if (on_give_up_) on_give_up_(creds.error());
+        co_return;
+      }
     }
     Status status = Status::Ok();
     if (!creds) {
@@ -161,8 +177,8 @@ asio::awaitable<void> PlannerAgent::ConnectLoop() {
     }
     if (stopping_) break;
     if (!status) SHOAL_LOG(Warn) << "planner connection: " << status.error().message;
-    // Jittered exponential backoff: 10,000 nodes must not reconnect in lockstep.
-    std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
+    // Exponential backoff with full jitter: 10,000 nodes must not reconnect in lockstep.
+    std::uniform_int_distribution<int64_t> jitter(0, backoff.count());
     retry_timer_.emplace(io_, std::chrono::milliseconds(jitter(rng)));
     boost::system::error_code ec;
     co_await retry_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -195,6 +211,7 @@ asio::awaitable<Status> PlannerAgent::RunSession(const net::TlsContext& tls) {
         case proto::PlannerMessage::WELCOME: {
           auto w = m.getWelcome();
           heartbeat_ms_ = std::max<uint32_t>(w.getHeartbeatIntervalMs(), 100);
+          stats_in_outbox_ = w.getStatsInOutbox();
           auto last = outbox_->LastSeq();
           uint64_t acked = w.getAckedSeq();
           if (last && acked > *last) {
@@ -389,7 +406,11 @@ void PlannerAgent::OnFileDone(TaskId id, const FileTaskReport& report) {
 void PlannerAgent::OnOutput(TaskId id, OutputStream stream, uint64_t seq, std::string_view bytes) {
   capnp::MallocMessageBuilder message;
   FillTaskOutput(message.initRoot<proto::OutboxMessage>().initOutput(), id, stream, seq, bytes);
-  if (auto r = outbox_->Append(FlatMessageBytes(message)); !r) {
+  // The chunk and the task's byte counts in one transaction: an interrupted task reports them.
+  auto appended = outbox_->AppendWith(FlatMessageBytes(message), [&](lmdb::Txn& txn) {
+    return journal_->AddOutputIn(txn, id, stream, bytes.size());
+  });
+  if (auto& r = appended; !r) {
     Fatal(r.error());
     return;
   }
@@ -440,10 +461,21 @@ void PlannerAgent::Pump() {
 }
 
 void PlannerAgent::OnSample(const StatsSample& sample) {
-  if (!connected()) return;
   capnp::MallocMessageBuilder message;
-  FillStatsReport(message.initRoot<proto::NodeMessage>().initStats(), sample);
-  (void)session_->Send(message);
+  if (connected() && !stats_in_outbox_) {
+    // A planner that does not take stats in the outbox: direct, best effort.
+    FillStatsReport(message.initRoot<proto::NodeMessage>().initStats(), sample);
+    (void)session_->Send(message);
+    return;
+  }
+  // Durable like results: committed first, resent until acknowledged, kept across restarts and
+  // disconnections (samples and alerts taken while the planner is away arrive when it is back).
+  FillStatsReport(message.initRoot<proto::OutboxMessage>().initStats(), sample);
+  if (auto r = outbox_->Append(FlatMessageBytes(message)); !r) {
+    Fatal(r.error());
+    return;
+  }
+  Pump();
 }
 
 }  // namespace shoal::node

@@ -11,14 +11,16 @@
 //  - a task the planner sends again (it had no result when the node reconnected) is recognised
 //    in the journal and not run twice.
 //
-// Stats (built-ins and plugins from node.conf) are sent as they are collected, best effort:
-// a missed sample is superseded by the next one.
+// Stats and alerts (built-ins and plugins from node.conf) go through the outbox like results
+// when the planner says it takes them there (Welcome.statsInOutbox) and whenever the agent is
+// disconnected; to a planner that does not, they are sent directly, best effort.
 //
 // Everything runs on the given io_context's thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>  // before asio: boost 1.74 awaitable.hpp needs std::exchange
@@ -52,6 +54,11 @@ class PlannerAgent {
   // Where file tasks go (shoal-node: its swarm fetcher). Without it they are rejected.
   void SetFileTasks(FileTasks* file_tasks) { file_tasks_ = file_tasks; }
 
+  // Called (once, on the io thread) when the agent stops for good: the planner refused its join
+  // token (unknown, used up, expired, revoked name). Network errors never call it: they are
+  // retried with backoff. The daemon should exit non-zero with this error.
+  void OnGiveUp(std::function<void(const Error&)> f) { on_give_up_ = std::move(f); }
+
  private:
   boost::asio::awaitable<void> ConnectLoop();
   boost::asio::awaitable<Status> RunSession(const net::TlsContext& tls);
@@ -77,6 +84,7 @@ class PlannerAgent {
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<TaskJournal> journal_;
   std::optional<Policy> policy_;
+  std::unique_ptr<CgroupRoot> cgroups_;  // before runner_: outlives the tasks' cgroups
   std::unique_ptr<TaskRunner> runner_;
   std::unique_ptr<StatsScheduler> stats_;
   FileTasks* file_tasks_ = nullptr;
@@ -85,9 +93,11 @@ class PlannerAgent {
   bool welcomed_ = false;
   bool stopping_ = false;
   bool ready_written_ = false;
+  bool stats_in_outbox_ = false;  // the planner's Welcome says it takes stats as outbox entries
   uint32_t heartbeat_ms_ = 5000;
   uint64_t next_send_ = 1;
   std::string local_address_;
+  std::function<void(const Error&)> on_give_up_;
 };
 
 }  // namespace shoal::node

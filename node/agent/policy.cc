@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -125,6 +127,39 @@ Result<Policy> Policy::FromConfig(PolicyConfig config) {
   return Policy(std::move(config));
 }
 
+Status ParseLimit(const std::string& key, const std::string& value, ResourceLimits& limits) {
+  // memory_max = 512M (K, M, G, T: powers of 1024), cpu_max = 1.5 (CPUs), pids_max = 200.
+  const std::string where = key + " = " + value;
+  if (value.empty()) return Error::of(where, "empty");
+  if (key == "cpu_max") {
+    char* end = nullptr;
+    double cpus = std::strtod(value.c_str(), &end);
+    if (*end != '\0' || !(cpus > 0) || cpus > 4096)
+      return Error::of(where, "want a number of CPUs > 0");
+    limits.cpus = cpus;
+    return Status::Ok();
+  }
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || n == 0) return Error::of(where, "want a positive integer");
+  std::string_view suffix(ptr, value.data() + value.size() - ptr);
+  if (key == "pids_max") {
+    if (!suffix.empty()) return Error::of(where, "want a positive integer");
+    limits.pids_max = n;
+    return Status::Ok();
+  }
+  int shift = suffix.empty()                   ? 0
+              : suffix == "K" || suffix == "k" ? 10
+              : suffix == "M" || suffix == "m" ? 20
+              : suffix == "G" || suffix == "g" ? 30
+              : suffix == "T" || suffix == "t" ? 40
+                                               : -1;
+  if (shift < 0) return Error::of(where, "want bytes with an optional K, M, G or T suffix");
+  if (n > (UINT64_MAX >> shift)) return Error::of(where, "too large");
+  limits.memory_max = n << shift;
+  return Status::Ok();
+}
+
 Result<Policy> Policy::Parse(std::string_view text, std::string_view origin) {
   auto sections = ParseConf(text, origin);
   if (!sections) return sections.error();
@@ -151,7 +186,14 @@ Result<Policy> Policy::Parse(std::string_view text, std::string_view origin) {
         add_paths(config.allow_paths);
       else if (e.key == "deny_paths")
         add_paths(config.deny_paths);
-      else {
+      else if (e.key == "cgroup_root")
+        config.cgroup_root = e.value;
+      else if (e.key == "memory_max" || e.key == "cpu_max" || e.key == "pids_max") {
+        auto s = ParseLimit(e.key, e.value, config.limits);
+        if (!s) {
+          return Error::of(std::string(origin) + ":" + std::to_string(e.line), s.error().message);
+        }
+      } else {
         return Error::of(std::string(origin) + ":" + std::to_string(e.line),
                          "unknown key '" + e.key + "' in [exec]");
       }

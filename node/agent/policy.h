@@ -12,6 +12,10 @@
 //   deny_accounts      = root
 //   allow_paths        = /srv, /opt/scripts     # absolute roots
 //   deny_paths         = /srv/secrets
+//   cgroup_root        = auto           # a delegated cgroup v2 directory, auto or none
+//   memory_max         = 512M           # per task (K, M, G, T); needs the memory controller
+//   cpu_max            = 1.5            # CPUs' worth of time per task; needs cpu
+//   pids_max           = 200            # processes and threads per task; needs pids
 //
 // A list is comma- and/or space-separated; a key may repeat (its lists add up).
 #pragma once
@@ -52,7 +56,14 @@ struct PolicyConfig {
   std::vector<std::string> allow_interpreters, deny_interpreters;  // names as InterpreterName
   std::vector<std::string> allow_accounts, deny_accounts;          // "*" in allow: any account
   std::vector<std::filesystem::path> allow_paths, deny_paths;      // absolute directory roots
+  // Where task cgroups go (task_cgroup.h): "auto" (this process's cgroup if delegated),
+  // "none", or a cgroup v2 directory.
+  std::string cgroup_root = "auto";
+  ResourceLimits limits;  // per task
 };
+
+// Parses one limit line of [exec] (memory_max, cpu_max, pids_max) into `limits`.
+Status ParseLimit(const std::string& key, const std::string& value, ResourceLimits& limits);
 
 class Policy {
  public:

@@ -5,6 +5,7 @@
 #include <linux/close_range.h>
 #include <pwd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -147,13 +148,14 @@ struct ChildFailure {
   int stage;
   int err;
 };
-constexpr const char* kStages[] = {"setsid",    "dup2",   "close_range", "chdir",
-                                   "setgroups", "setgid", "setuid",      "execve"};
+constexpr const char* kStages[] = {"setsid", "dup2",   "close_range", "chdir",  "setgroups",
+                                   "setgid", "setuid", "execve",      "cgroup", "pdeathsig"};
+constexpr int kStageCount = sizeof kStages / sizeof kStages[0];
 
 // Runs in the forked child: only async-signal-safe calls. Never returns.
-[[noreturn]] void ExecChild(int stdin_fd, int out_fd, int err_fd, int status_fd, const char* cwd,
-                            bool switch_ids, const Account& account, char* const argv[],
-                            char* const envp[]) {
+[[noreturn]] void ExecChild(int stdin_fd, int out_fd, int err_fd, int status_fd, int cgroup_fd,
+                            int memory_v1_fd, pid_t parent, const char* cwd, bool switch_ids,
+                            const Account& account, char* const argv[], char* const envp[]) {
   auto fail = [&](int stage) {
     ChildFailure f{stage, errno};
     [[maybe_unused]] ssize_t n = ::write(status_fd, &f, sizeof f);
@@ -165,6 +167,9 @@ constexpr const char* kStages[] = {"setsid",    "dup2",   "close_range", "chdir"
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // undo SIG_IGN too
+  // Into the task's cgroup first: everything it runs is inside from the start.
+  if (cgroup_fd >= 0 && ::write(cgroup_fd, "0", 1) != 1) fail(8);
+  if (memory_v1_fd >= 0 && ::write(memory_v1_fd, "0", 1) != 1) fail(8);
   if (::setsid() < 0) fail(0);
   if (::dup2(stdin_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(1);
   // Close everything else but the status pipe (close-on-exec, so execve closes it).
@@ -179,6 +184,10 @@ constexpr const char* kStages[] = {"setsid",    "dup2",   "close_range", "chdir"
     if (::setgid(account.gid) != 0) fail(5);
     if (::setuid(account.uid) != 0) fail(6);
   }
+  // Dies with the agent. Set after the uid switch (which clears it); a parent that died
+  // before this line is caught by the getppid check.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(9);
+  if (::getppid() != parent) ::_exit(127);
   ::execve(argv[0], argv, envp);
   fail(7);
   ::_exit(127);
@@ -241,9 +250,10 @@ class TaskRunner::Task : public std::enable_shared_from_this<Task> {
     outcome_.id = spec_.id;
   }
 
-  Status Spawn(const Account& account, bool switch_ids);
+  Status Spawn(const Account& account, bool switch_ids, std::unique_ptr<TaskCgroup> cgroup);
   void Begin();
   void Terminate(bool timed_out);
+  void set_memory_max(std::optional<uint64_t> bytes) { outcome_.memory_max = bytes; }
   // The runner is going away: kill and reap synchronously, call nothing.
   void Abandon();
 
@@ -265,10 +275,13 @@ class TaskRunner::Task : public std::enable_shared_from_this<Task> {
   uint64_t seq_ = 0;
   fs::path private_dir_;
   TaskOutcome outcome_;
+  std::unique_ptr<TaskCgroup> cgroup_;  // null without a cgroup subtree
 };
 
-Status TaskRunner::Task::Spawn(const Account& account, bool switch_ids) {
+Status TaskRunner::Task::Spawn(const Account& account, bool switch_ids,
+                               std::unique_ptr<TaskCgroup> cgroup) {
   const std::string where = "task " + std::to_string(spec_.id.v);
+  cgroup_ = std::move(cgroup);
   // Private directory: the default working directory and the home of a script file.
   fs::path scratch = runner_->options_.scratch_dir;
   if (scratch.empty()) scratch = fs::temp_directory_path();
@@ -351,11 +364,14 @@ Status TaskRunner::Task::Spawn(const Account& account, bool switch_ids) {
   if (auto s = MakePipe(status_r, status_w); !s) return s;
 
   outcome_.start_unix_ms = NowUnixMs();
+  const pid_t parent = ::getpid();
+  const int cgroup_fd = cgroup_ ? cgroup_->procs_fd() : -1;
+  const int memory_v1_fd = cgroup_ ? cgroup_->memory_v1_procs_fd() : -1;
   pid_t pid = ::fork();
   if (pid < 0) return Errno(where, "fork");
   if (pid == 0) {
-    ExecChild(stdin_fd.get(), out_w.get(), err_w.get(), status_w.get(), cwd.c_str(), switch_ids,
-              account, argv.data(), envp.data());
+    ExecChild(stdin_fd.get(), out_w.get(), err_w.get(), status_w.get(), cgroup_fd, memory_v1_fd,
+              parent, cwd.c_str(), switch_ids, account, argv.data(), envp.data());
   }
   pid_ = pid;
   outcome_.pid = pid;
@@ -375,8 +391,12 @@ Status TaskRunner::Task::Spawn(const Account& account, bool switch_ids) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     pid_ = -1;
-    std::string stage = failure.stage >= 0 && failure.stage < 8 ? kStages[failure.stage] : "?";
-    std::string subject = stage == "chdir" ? cwd : stage == "execve" ? args[0] : account.name;
+    std::string stage =
+        failure.stage >= 0 && failure.stage < kStageCount ? kStages[failure.stage] : "?";
+    std::string subject = stage == "chdir"    ? cwd
+                          : stage == "execve" ? args[0]
+                          : stage == "cgroup" ? cgroup_->path().string()
+                                              : account.name;
     return Error::of(where, stage + " " + subject + ": " + std::strerror(failure.err));
   }
 
@@ -446,7 +466,9 @@ void TaskRunner::Task::Terminate(bool timed_out) {
   ::kill(-pid_, SIGTERM);  // the leader is not reaped yet, so the group id is still ours
   kill_timer_.expires_after(spec_.kill_grace);
   kill_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec && self->runner_ && !self->exited_) ::kill(-self->pid_, SIGKILL);
+    if (ec || !self->runner_ || self->exited_) return;
+    ::kill(-self->pid_, SIGKILL);
+    if (self->cgroup_) (void)self->cgroup_->Kill();  // and whatever left the process group
   });
 }
 
@@ -454,6 +476,7 @@ void TaskRunner::Task::OnExit() {
   // Kill what is left of the group BEFORE reaping the leader: while the leader is a zombie its
   // pid (the group id) cannot be reused, so this signal reaches only this task's processes.
   ::kill(-pid_, SIGKILL);
+  if (cgroup_) (void)cgroup_->Kill();  // and whatever left the group: the cgroup holds it all
   int status = 0;
   pid_t r;
   do {
@@ -490,6 +513,10 @@ void TaskRunner::Task::MaybeFinish() {
   if (!exited_ || out_open_ || err_open_ || !runner_) return;
   drain_timer_.cancel();
   outcome_.end_unix_ms = NowUnixMs();
+  if (cgroup_) {
+    outcome_.oom_killed = cgroup_->OomKilled();
+    cgroup_.reset();  // removes it
+  }
   RemovePrivateDir();
   TaskRunner* runner = std::exchange(runner_, nullptr);
   auto self = shared_from_this();  // keep alive past the erase
@@ -521,6 +548,7 @@ void TaskRunner::Task::Abandon() {
   timeout_timer_.cancel();
   kill_timer_.cancel();
   drain_timer_.cancel();
+  cgroup_.reset();
   RemovePrivateDir();
 }
 
@@ -552,9 +580,34 @@ Status TaskRunner::Start(TaskSpec spec, OutputCallback on_output, DoneCallback o
     return Error::of("run_as " + account->name,
                      "the daemon is not root and so can run tasks only as itself");
   }
+  // Limits: the task's own must all be applicable; the policy's apply where they can (the
+  // agent logged the others at start).
+  const std::string where = "task " + std::to_string(id.v);
+  ResourceLimits limits = spec.limits;
+  if (limits.any() && !options_.cgroups) {
+    return Error::of(where, "resource limits need a cgroup v2 subtree (cgroup_root in node.conf)");
+  }
+  std::unique_ptr<TaskCgroup> cgroup;
+  if (options_.cgroups) {
+    if (auto missing = options_.cgroups->Missing(limits); !missing.empty()) {
+      return Error::of(where, "cannot apply " + missing.front());
+    }
+    ResourceLimits policy = options_.limits;
+    if (!options_.cgroups->Missing(ResourceLimits{policy.memory_max, {}, {}}).empty())
+      policy.memory_max.reset();
+    if (!options_.cgroups->Missing(ResourceLimits{{}, policy.cpus, {}}).empty())
+      policy.cpus.reset();
+    if (!options_.cgroups->Missing(ResourceLimits{{}, {}, policy.pids_max}).empty())
+      policy.pids_max.reset();
+    limits = limits.TightestWith(policy);
+    auto created = options_.cgroups->Create(id.v, limits);
+    if (!created) return Error::of(where, created.error().message);
+    cgroup = std::move(*created);
+  }
   auto task =
       std::make_shared<Task>(this, std::move(spec), std::move(on_output), std::move(on_done));
-  Status spawned = task->Spawn(*account, root);
+  task->set_memory_max(limits.memory_max);
+  Status spawned = task->Spawn(*account, root, std::move(cgroup));
   if (!spawned) {
     task->Abandon();
     return spawned;

@@ -13,6 +13,17 @@
 //   - the run-as account's uid, gid and supplementary groups when the daemon is root.
 // A task's process group does not outlive it: when the task's main process exits, whatever is
 // left of its group is SIGKILLed (a task that wants to leave a daemon behind must setsid it).
+//
+// With a cgroup subtree (Options::cgroups, see task_cgroup.h) each task also runs in its own
+// cgroup, entered before exec, with the tighter of the policy's and the task's limits; the
+// timeout, a cancel and the main process's exit kill the whole cgroup (cgroup.kill), setsid'd
+// escapees included, and a task the kernel OOM-killed for its memory limit says so.
+//
+// When the agent dies, its tasks die with it: every task's main process has PR_SET_PDEATHSIG
+// = SIGKILL (set after the uid switch, which would clear it), and the task cgroups left by a
+// dead agent (with whatever the main process had started) are killed when the agent starts
+// again (CgroupRoot::Open). Tasks are never adopted: the restarted agent reports them as
+// interrupted.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +42,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "node/agent/task_cgroup.h"
 
 namespace shoal::node {
 
@@ -75,6 +87,9 @@ struct TaskSpec {
   // Zero means no limit. On expiry the group gets SIGTERM, then SIGKILL after `kill_grace`.
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
+  // The task's own limits (applied with the policy's, the tighter of each). A task that asks
+  // for a limit the node cannot apply (no cgroup subtree or no such controller) is refused.
+  ResourceLimits limits;
 };
 
 struct TaskOutcome {
@@ -85,6 +100,8 @@ struct TaskOutcome {
   std::optional<int> signal;
   bool timed_out = false;  // killed because the timeout expired
   bool cancelled = false;  // killed through Cancel()
+  bool oom_killed = false;  // the kernel killed a process of the task for its memory limit
+  std::optional<uint64_t> memory_max;  // the memory limit it ran under, if any
   int64_t start_unix_ms = 0;
   int64_t end_unix_ms = 0;
   uint64_t stdout_bytes = 0;
@@ -113,6 +130,11 @@ class TaskRunner {
     // After the main process exits, how long to wait for the pipes to drain before closing them
     // (a process that escaped the group with setsid may still hold them open).
     std::chrono::milliseconds drain_limit{std::chrono::seconds(2)};
+    // When set (not owned; must outlive the runner), every task runs in its own cgroup under it.
+    CgroupRoot* cgroups = nullptr;
+    // Limits for every task (from the exec policy). Limits the cgroup subtree cannot apply are
+    // left out (the agent logs them at start); without `cgroups` none is applied.
+    ResourceLimits limits;
   };
 
   TaskRunner(boost::asio::io_context& io, Options options);

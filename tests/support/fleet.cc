@@ -1,6 +1,9 @@
 #include "tests/support/fleet.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "core/admin_client.h"
 #include "proto/node_local.capnp.h"
@@ -11,10 +14,16 @@ namespace fs = std::filesystem;
 Fleet::Fleet(const fs::path& root) : root_(root) {
   fs::create_directories(root_ / "tracker");
   fs::create_directories(OutDir());
+  // A closed tracker, as a fleet runs one: it tracks only what the seeder registers.
+  {
+    std::ofstream key(root_ / "tracker/key");
+    key << "fleet-test-registration-key-" << ::getpid() << "\n";
+  }
   tracker_ = std::make_unique<ChildProcess>(
       "shoal-tracker",
       std::vector<std::string>{"--listen", "127.0.0.1:0", "--ready-file",
-                               (root_ / "tracker/ready").string(), "--interval", "2"},
+                               (root_ / "tracker/ready").string(), "--interval", "2",
+                               "--register-key-file", (root_ / "tracker/key").string()},
       root_ / "tracker/log");
   auto ready = WaitForReadyFile(root_ / "tracker/ready");
   announce_ = ready["announce"];
@@ -26,7 +35,8 @@ void Fleet::StartSeeder(const std::vector<std::string>& extra) {
   fs::remove(SeederState() / "ready");
   std::vector<std::string> args{"--state-dir",  SeederState().string(),
                                 "--tracker",    announce_,
-                                "--ready-file", (SeederState() / "ready").string()};
+                                "--ready-file", (SeederState() / "ready").string(),
+                                "--tracker-key-file", (root_ / "tracker/key").string()};
   if (!origin_.empty()) args.insert(args.end(), {"--listen", origin_});  // same address again
   args.insert(args.end(), extra.begin(), extra.end());
   seeder_ = std::make_unique<ChildProcess>("shoal-seeder", args, root_ / "seeder.log");

@@ -19,6 +19,7 @@ namespace shoal::cli {
 // Artifacts (issue: distribution).
 void AddPutCommand(CLI::App& app);
 void AddFetchCommand(CLI::App& app);
+void AddCacheCommand(CLI::App& app);  // a node's cache: ls, rm, gc
 
 // Control plane (hosts, run, logs, stats, join-token) registers below this line.
 void AddHostsCommand(CLI::App& app);

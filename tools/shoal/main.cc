@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   shoal::cli::AddPutCommand(app);
   shoal::cli::AddFetchCommand(app);
+  shoal::cli::AddCacheCommand(app);
   // Control-plane commands register below this line.
   shoal::cli::AddHostsCommand(app);
   shoal::cli::AddRunCommand(app);
