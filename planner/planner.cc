@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
+#include "core/net/handshake_gate.h"
 
 namespace shoal::planner {
 namespace asio = boost::asio;
@@ -31,8 +32,12 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
     if (!s) return s.error();
   }
   Planner* self = p.get();
+  // Session tickets sealed with keys kept beside the CA: after a restart, nodes resume.
+  net::ServerOptions tls_options;
+  tls_options.ticket_keys_file = p->options_.dir.root / "ticket.keys";  // `dir` was moved
   auto tls = net::TlsContext::Server(
-      *ca_crt, *crt, *key, [self](const net::Identity& id) { return self->join_.IsRevoked(id); });
+      *ca_crt, *crt, *key, [self](const net::Identity& id) { return self->join_.IsRevoked(id); },
+      tls_options);
   if (!tls) return tls.error();
   p->tls_ = std::move(*tls);
   SHOAL_LOG(Info) << "planner state: " << p->registry_.hosts().size() << " hosts, "
@@ -93,8 +98,16 @@ void Planner::ScheduleSweep() {
 }
 
 asio::awaitable<void> Planner::AcceptLoop() {
+  // Accepted connections waiting for a handshake slot hold a descriptor each; past this many,
+  // leave the rest in the kernel's backlog.
+  constexpr size_t kMaxWaitingHandshakes = 8192;
   while (!stopping_) {
     boost::system::error_code ec;
+    if (tls_->handshake_gate().waiting() >= kMaxWaitingHandshakes) {
+      asio::steady_timer t(io_, std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     tcp::socket socket =
         co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -124,6 +137,10 @@ std::shared_ptr<asio::steady_timer> Planner::Deadline(const net::FramedSessionPt
 }
 
 asio::awaitable<void> Planner::Serve(tcp::socket socket) {
+  // In a reconnect storm most connections wait here, before any TLS work: a bounded number of
+  // handshakes progress at once and each finishes quickly (the deadline starts after the wait).
+  auto slot = co_await tls_->handshake_gate().Acquire();
+  if (stopping_) co_return;
   auto stream =
       std::make_unique<net::TlsStream>(std::move(socket), *tls_, net::TlsStream::Side::kServer);
   auto session = std::make_shared<net::FramedSession>(std::move(stream), kMaxInboundFrame);
@@ -132,6 +149,7 @@ asio::awaitable<void> Planner::Serve(tcp::socket socket) {
   auto deadline = Deadline(session, options_.handshake_timeout_ms);
   auto hs = co_await session->stream().Handshake();
   deadline->cancel();
+  slot.Reset();
   if (!hs) {
     SHOAL_LOG(Warn) << "TLS handshake with " << peer << " failed: " << hs.error().message;
   } else if (X509* cert = session->stream().PeerCertificate(); !cert) {
