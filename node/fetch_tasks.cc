@@ -59,7 +59,33 @@ asio::awaitable<void> RunFetch(Fetcher& fetcher, FileTaskRequest request,
 }
 }  // namespace
 
+void FetchTasks::Pin(const ArtifactId& id) {
+  if (cache_) cache_->Pin(id);
+}
+
+void FetchTasks::Unpin(const ArtifactId& id) {
+  if (cache_) cache_->Unpin(id);
+}
+
 void FetchTasks::Start(const FileTaskRequest& request, Progress progress, Done done) {
+  auto id = ArtifactId::Parse(request.artifact);
+  if (id) {
+    Pin(*id);
+    const bool prestage = request.dest.empty();
+    done = [this, id = *id, prestage, done = std::move(done)](const FileTaskReport& report) {
+      if (prestage && report.ok) {
+        ++prestaged_[id];  // keep this task's pin until an install
+      } else {
+        Unpin(id);
+        if (!prestage && report.ok) {
+          auto it = prestaged_.find(id);
+          for (int i = 0; it != prestaged_.end() && i < it->second; ++i) Unpin(id);
+          if (it != prestaged_.end()) prestaged_.erase(it);
+        }
+      }
+      done(report);
+    };
+  }
   asio::co_spawn(io_, RunFetch(fetcher_, request, std::move(progress), std::move(done)),
                  asio::detached);
 }

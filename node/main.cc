@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
       asio::detached);
   // The control plane: this node takes tasks from a planner when given one.
   std::unique_ptr<node::PlannerAgent> agent;
-  node::FetchTasks fetch_tasks(io, fetcher);
+  node::FetchTasks fetch_tasks(io, fetcher, &cache);
   int exit_code = 0;
   if (!planner.empty()) {
     node::AgentConfig config;

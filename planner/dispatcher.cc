@@ -36,6 +36,8 @@ void Planner::HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope) {
       if (m.isOutput()) {
         auto o = m.getOutput();
         runs_.RecordOutput(o.getTaskId(), o.getStream(), o.getSeq(), o.getData());
+      } else if (m.isStats()) {
+        stats_.Record(host, m.getStats());
       } else if (m.isResult()) {
         uint64_t id = m.getResult().getTaskId();
         if (runs_.RecordResult(id, m.getResult())) {

@@ -94,6 +94,7 @@ asio::awaitable<void> Planner::ServeNode(net::FramedSessionPtr session, net::Ide
     auto w = message.initRoot<proto::PlannerMessage>().initWelcome();
     w.setHeartbeatIntervalMs(options_.heartbeat_ms);
     w.setAckedSeq(host->acked_seq);
+    w.setStatsInOutbox(true);  // this planner takes stats from the outbox (durable, acked)
     (void)session->Send(message);
   }
   SHOAL_LOG(Debug) << "node " << id.cn << " online from " << peer;

@@ -318,7 +318,7 @@ TEST(SwarmSettingsTest, RejectsUnknownMalformedAndMistypedOverridesByName) {
   check({"suggest_mode=fast"}, "mmap", "'fast' is not an integer");
   check({"suggest_mode=12abc"}, "mmap", "'12abc' is not an integer");
   check({"enable_dht=maybe"}, "posix", "'maybe' is not true/false");
-  check({}, "io_uring", "expected mmap or posix");
+  check({}, "io_uring", "expected shoal, posix or mmap");
   shoal::SwarmOptions fine;
   fine.disk_io = "posix";
   fine.settings = {"connections_limit=50"};

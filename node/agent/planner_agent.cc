@@ -147,6 +147,10 @@ asio::awaitable<void> PlannerAgent::ConnectLoop() {
     SHOAL_LOG(Error) << "planner address: " << hp.error().message;
     co_return;
   }
+  // One client context for as long as the certificate is the same: it keeps the planner's
+  // session ticket, so a reconnect resumes instead of redoing the full mutual handshake.
+  std::shared_ptr<net::TlsContext> tls;
+  std::string tls_cert;
   while (!stopping_) {
     auto creds = LoadCredentials(dir_);
     if (!creds && !config_.join_token.empty()) {
@@ -162,14 +166,20 @@ asio::awaitable<void> PlannerAgent::ConnectLoop() {
       }
     }
     Status status = Status::Ok();
+    if (creds && tls_cert != creds->cert_pem) {
+      auto made = net::TlsContext::Client(creds->ca_pem, creds->cert_pem, creds->key_pem);
+      if (made) {
+        tls = std::move(*made);
+        tls_cert = creds->cert_pem;
+      } else {
+        status = made.error();
+      }
+    }
     if (!creds) {
       status = creds.error();
-    } else if (auto tls = net::TlsContext::Client(creds->ca_pem, creds->cert_pem, creds->key_pem);
-               !tls) {
-      status = tls.error();
-    } else {
+    } else if (status) {
       bool was_welcomed = false;
-      status = co_await RunSession(**tls);
+      status = co_await RunSession(*tls);
       was_welcomed = welcomed_;
       welcomed_ = false;
       session_.reset();
