@@ -97,7 +97,7 @@ int WatchJobRun(const PlannerFlags& flags, uint64_t run_id, bool quiet) {
     std::string event = std::string(j.getPhase()) + " wave " + std::to_string(j.getWave());
     if (event != last_event && !quiet) {
       if (tty && !last_line.empty()) std::fprintf(stderr, "\r\033[K");
-      std::fprintf(stderr, "[%6.1fs] run %lu %s: wave %u of %u (%u hosts)%s%s\n", secs,
+      std::fprintf(stderr, "[%6.1fs] run %lu %s: wave %u of %u (%u hosts in the run)%s%s\n", secs,
                    static_cast<unsigned long>(run_id), std::string(j.getPhase()).c_str(),
                    j.getWave(), j.getWaves(), j.getHosts(), j.getWhy().size() ? ": " : "",
                    std::string(j.getWhy()).c_str());
