@@ -123,6 +123,7 @@ asio::awaitable<void> SeederService::HandlePut(Socket& socket, std::string path,
     boost::system::error_code ec;
     co_await job->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (job->finished) break;
+    if (job->total == 0) continue;  // not started reading yet: "0 B of 0 B" tells nobody anything
     // Frames are named, not temporaries inside co_await: GCC 12 may destroy those twice.
     std::string progress = Reply([&](proto::SeederReply::Builder r) {
       auto p = r.initProgress();
