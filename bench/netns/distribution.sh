@@ -172,7 +172,7 @@ record() {
         sprintf("%.1f", busy / gib), sprintf("%.1f", proc), sprintf("%.1f", proc / gib), note
     }' >"$work/row"
   if [[ $n_done -ne $n || $md5_ok -ne $n ]]; then
-    sed -i "s/\t[^\t]*\$/\t${note:+$note; }INCOMPLETE: $n_done done, $md5_ok md5 ok/" "$work/row"
+    sed -i "s|\t[^\t]*\$|\t${note:+$note; }INCOMPLETE: $n_done done, $md5_ok md5 ok|" "$work/row"
     # Keep the failed case's logs: the work directory is deleted at exit.
     local keep="/tmp/${SHOAL_NS_PREFIX}failed/$method-$n"
     rm -rf "$keep" && mkdir -p "$keep" && cp "$work"/*.log "$keep"/ 2>/dev/null || true

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The three distribution methods, sourced by distribution.sh (which provides hx, begin_timed,
+# The distribution methods (and the planner rollout), sourced by distribution.sh (which provides hx, begin_timed,
 # end_timed, await_nodes, record, merge_row and the case variables n, rate, work, goodput,
 # size_bytes, timeout_s, bin_dir). Each run_<method>:
 #   1. starts its origin-side servers and waits until they serve (ready file or listening port),
@@ -84,12 +84,41 @@ run_aria2c() {
 # SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags (e.g. "--disk-io posix" or
 # "--bt-setting suggest_mode=1") for tuning runs; they are recorded in the row's note.
 run_shoal() {
-  local method=${1:-shoal}
+  local method=${1:-shoal} i
+  shoal_fleet_up "$method" || return $?
+  [[ -n $shoal_id ]] || return 0  # binaries not built: a placeholder row was recorded
+  begin_timed
+  for ((i = 1; i <= n; i++)); do
+    hx "$i" sh -c '"$1" fetch "$2" "$3" --node "$4" && date +%s.%N >"$5"' sh "$bin_dir/shoal" \
+      "$shoal_id" "$work/inst/payload.bin" "$shoal_state/node-$i/admin.sock" "$work/done/$i" \
+      >"$work/fetch-$i.log" 2>&1 &
+    client_pids[i]=$!
+  done
+  await_nodes "$n" "$timeout_s"
+  end_timed
+  record "$method" "shoal-node x$n, $tracker_kind$(shoal_tuning_note)"
+}
+
+shoal_tuning_note() {
+  echo "${SHOAL_SEEDER_ARGS:+; seeder $SHOAL_SEEDER_ARGS}${SHOAL_NODE_ARGS:+; nodes $SHOAL_NODE_ARGS}"
+}
+
+# shoal_fleet_up METHOD [NODE-ARGS...]: tracker and seeder on the origin, shoal-node on every
+# node (with NODE-ARGS, e.g. a planner), the payload put to the seeder. Sets shoal_state and
+# shoal_id (the artifact id; empty when the binaries are not built, after recording a
+# placeholder row). Each node runs in a mount namespace of its own where $work/node-<i> is
+# bind-mounted on $work/inst, so a path every node is told alike ($work/inst/...) is a
+# different file on each host, as on a real fleet.
+shoal_fleet_up() {
+  local method=$1
+  shift
   local -a seeder_args node_args
   read -r -a seeder_args <<<"${SHOAL_SEEDER_ARGS:-}"
   read -r -a node_args <<<"${SHOAL_NODE_ARGS:-}"
+  node_args+=("$@")
+  shoal_id=""
   local missing=() b
-  for b in shoal-tracker shoal-seeder shoal-node shoal; do
+  for b in shoal-tracker shoal-seeder shoal-node shoal shoal-planner; do
     [[ -x $bin_dir/$b ]] || missing+=("$b")
   done
   if ((${#missing[@]})); then
@@ -98,41 +127,33 @@ run_shoal() {
       "$method" "$n" "${rate_label:-$rate}" "$size" "$(awk -v g="$goodput" 'BEGIN { print g / 1e6 }')")"
     return 0
   fi
-  local state="$work/state" i id
-  rm -rf "$state"
-  mkdir -p "$state/seeder"
+  shoal_state="$work/state"
+  local i
+  rm -rf "$shoal_state"
+  mkdir -p "$shoal_state/seeder" "$work/inst"
   start_tracker
-  hx 0 "$bin_dir/shoal-seeder" --state-dir "$state/seeder" --listen "$(origin_ip):7000" \
+  hx 0 "$bin_dir/shoal-seeder" --state-dir "$shoal_state/seeder" --listen "$(origin_ip):7000" \
     --bt-listen "$(origin_ip):6881" --tracker "$(tracker_url)" \
-    --ready-file "$state/seeder/ready" "${seeder_args[@]}" >"$work/seeder.log" 2>&1 &
-  wait_for "[[ -s $state/seeder/ready ]]" 30 "shoal-seeder ready file"
+    --ready-file "$shoal_state/seeder/ready" "${seeder_args[@]}" >"$work/seeder.log" 2>&1 &
+  wait_for "[[ -s $shoal_state/seeder/ready ]]" 30 "shoal-seeder ready file"
   # shellcheck disable=SC1091
   source "$SHOAL_STATE_DIR/topology.env"
   for ((i = 1; i <= n; i++)); do
     local dc_var="HOST_DC_$i"
-    mkdir -p "$state/node-$i"
-    hx "$i" "$bin_dir/shoal-node" --state-dir "$state/node-$i" --name "node-$i" \
+    mkdir -p "$shoal_state/node-$i"
+    hx "$i" unshare --mount --propagation private sh -c \
+      'mount --bind "$0" "$1" && shift && exec "$@"' "$work/node-$i" "$work/inst" \
+      "$bin_dir/shoal-node" --state-dir "$shoal_state/node-$i" --name "node-$i" \
       --origin "$(origin_ip):7000" --bt-listen "$(host_ip "$i"):6881" --tracker "$(tracker_url)" \
-      --allow-root "$work/node-$i" --dc "${!dc_var}" --rack "r$(((i - 1) / 8 + 1))" \
-      --ready-file "$state/node-$i/ready" "${node_args[@]}" >"$work/node-$i.log" 2>&1 &
+      --allow-root "$work/inst" --dc "${!dc_var}" --rack "r$(((i - 1) / 8 + 1))" \
+      --ready-file "$shoal_state/node-$i/ready" "${node_args[@]}" >"$work/node-$i.log" 2>&1 &
   done
   for ((i = 1; i <= n; i++)); do
-    wait_for "[[ -s $state/node-$i/ready ]]" 60 "shoal-node $i ready file"
+    wait_for "[[ -s $shoal_state/node-$i/ready ]]" 60 "shoal-node $i ready file"
   done
-  id=$(nsx 0 "$bin_dir/shoal" put "$work/origin/payload.bin" --seeder "$state/seeder/admin.sock" |
-    head -1 | awk '{ print $1 }')
-  [[ $id == *:* ]] || { echo "  shoal put printed no artifact id" >&2; return 1; }
-  begin_timed
-  for ((i = 1; i <= n; i++)); do
-    hx "$i" sh -c '"$1" fetch "$2" "$3" --node "$4" && date +%s.%N >"$5"' sh "$bin_dir/shoal" \
-      "$id" "$work/node-$i/payload.bin" "$state/node-$i/admin.sock" "$work/done/$i" \
-      >"$work/fetch-$i.log" 2>&1 &
-    client_pids[i]=$!
-  done
-  await_nodes "$n" "$timeout_s"
-  end_timed
-  local tuning="${SHOAL_SEEDER_ARGS:+; seeder $SHOAL_SEEDER_ARGS}${SHOAL_NODE_ARGS:+; nodes $SHOAL_NODE_ARGS}"
-  record "$method" "shoal-node x$n, $tracker_kind$tuning"
+  shoal_id=$(nsx 0 "$bin_dir/shoal" put "$work/origin/payload.bin" \
+    --seeder "$shoal_state/seeder/admin.sock" | head -1 | awk '{ print $1 }')
+  [[ $shoal_id == *:* ]] || { echo "  shoal put printed no artifact id" >&2; shoal_id=""; return 1; }
 }
 
 # Shoal with the origin super-seeding: each piece leaves the origin once before any twice.
@@ -142,3 +163,75 @@ run_shoal-ss() { SHOAL_SEEDER_ARGS="--super-seed ${SHOAL_SEEDER_ARGS:-}" run_sho
 run_shoal-mmap() { SHOAL_NODE_ARGS="--disk-io mmap ${SHOAL_NODE_ARGS:-}" run_shoal shoal-mmap; }
 run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_shoal shoal-posix; }
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
+
+# ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------
+# The same fleet plus shoal-planner on the origin; every node joins it. One `shoal apply` of a
+# job file: a file step (the payload, by its artifact id, installed at $work/inst/payload.bin)
+# then a command (md5 check of the installed file, then `sleep $ROLLOUT_CMD_SLEEP` standing in
+# for a service restart), in waves $ROLLOUT_WAVES (default "1 25% 100%"). Node i is done when
+# its command has finished; the case ends when apply exits. The row's note carries the waves'
+# command time (per wave the slowest host's command, summed over waves), so that report can
+# set the rollout beside "plain swarm time + command time" (the target of issue 11).
+run_rollout() { rollout_case rollout true; }
+run_rollout-noprestage() { rollout_case rollout-noprestage false; }
+
+rollout_case() {
+  local method=$1 prestage=$2 i token
+  local waves=${ROLLOUT_WAVES:-1 25% 100%} sleep_s=${ROLLOUT_CMD_SLEEP:-1}
+  # The planner starts before the nodes (they join it), so its state is outside $work/state,
+  # which shoal_fleet_up recreates.
+  local pstate="$work/planner-state"
+  rm -rf "$pstate"
+  "$bin_dir/shoal-planner" init --state-dir "$pstate" >/dev/null
+  hx 0 "$bin_dir/shoal-planner" serve --state-dir "$pstate" --listen "$(origin_ip):7400" \
+    --heartbeat-ms 1000 >"$work/planner.log" 2>&1 &
+  wait_for "[[ -s $pstate/planner.ready ]]" 30 "shoal-planner ready file"
+  # Every planner client runs on the origin host: the planner's address exists only there.
+  planner_cli() { nsx 0 env SHOAL_PLANNER_DIR="$pstate" \
+    SHOAL_SEEDER_SOCKET="$work/state/seeder/admin.sock" "$bin_dir/shoal" "$@"; }
+  token=$(planner_cli join-token --uses "$n")
+  shoal_fleet_up "$method" --planner "$(origin_ip):7400" --join-token "$token" \
+    --label role=bench || return $?
+  [[ -n $shoal_id ]] || return 0
+  online() { planner_cli hosts --online | grep -c '^node-'; }
+  wait_for '(($(online) >= n))' 60 "$n nodes registered with the planner"
+  mkdir -p "$work/cmd"
+  cat >"$work/job.yaml" <<YAML
+name: bench-rollout
+targets: [role=bench]
+waves: "$waves"
+max_failed: 0
+prestage: $prestage
+steps:
+  - file: {artifact: $shoal_id, dest: $work/inst/payload.bin, mode: "0644"}
+  - command:
+      name: deploy
+      run: |
+        echo "$md5  $work/inst/payload.bin" | md5sum -c --quiet
+        sleep $sleep_s
+        date +%s.%N >"$work/done/\${SHOAL_NODE#node-}"
+YAML
+  planner_cli plan "$work/job.yaml" >"$work/plan.log" 2>&1
+  begin_timed
+  hx 0 env SHOAL_PLANNER_DIR="$pstate" SHOAL_SEEDER_SOCKET="$shoal_state/seeder/admin.sock" \
+    "$bin_dir/shoal" apply --quiet "$work/job.yaml" >"$work/apply.log" 2>&1 &
+  local apply_pid=$!
+  for ((i = 1; i <= n; i++)); do client_pids[i]=$apply_pid; done
+  await_nodes "$n" "$timeout_s"
+  wait "$apply_pid" || echo "  shoal apply exited $?" >&2
+  end_timed
+  # Per wave, the slowest host's command ("wK node-i deploy OK exited 0 1.23s ..."), summed.
+  local cmd_s in_cache
+  cmd_s=$(awk '$3 == "deploy" && $1 ~ /^w[0-9]+$/ {
+      for (f = 4; f <= NF; f++) if ($f ~ /^[0-9.]+s$/) { d = $f + 0; break }
+      if (d > m[$1]) m[$1] = d
+    } END { for (w in m) t += m[w]; printf "%.2f", t }' "$work/apply.log")
+  in_cache=$(grep -c ' in cache ' "$work/apply.log" || true)
+  # The first wave's file step: what pre-staging must not slow down.
+  local wave1_fetch_s
+  wave1_fetch_s=$(awk '$1 == "w1" && $3 == "file" {
+      for (f = 4; f <= NF; f++) if ($f ~ /^[0-9.]+s$/) { d = $f + 0; break }
+      if (d > m) m = d
+    } END { printf "%.2f", m }' "$work/apply.log")
+  record "$method" "planner + shoal-node x$n, waves $waves, prestage $prestage; commands ${cmd_s}s; wave 1 fetch ${wave1_fetch_s}s; in cache $in_cache of $n$(shoal_tuning_note)"
+}

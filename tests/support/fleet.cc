@@ -79,11 +79,13 @@ std::string Fleet::Put(const fs::path& file) {
 }
 
 FetchReply Fleet::Fetch(int i, const std::string& id, const std::string& dest,
-                        const std::function<bool(uint64_t, uint64_t)>& on_progress) {
+                        const std::function<bool(uint64_t, uint64_t)>& on_progress,
+                        bool background) {
   capnp::MallocMessageBuilder request;
   auto fetch = request.initRoot<proto::NodeRequest>().initFetch();
   fetch.setId(id);
   fetch.setDest(dest);
+  fetch.setBackground(background);
   FetchReply out;
   auto status =
       AdminCall((NodeState(i) / "admin.sock").string(), request, [&](Frame& frame) -> Result<bool> {
