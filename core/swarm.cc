@@ -88,11 +88,8 @@ Swarm::~Swarm() {
 }
 
 Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
-                  const std::optional<std::vector<char>>& resume, bool background) {
-  if (Has(meta.id)) {
-    if (!background) MakeForeground(meta.id);
-    return Status::Ok();
-  }
+                  const std::optional<std::vector<char>>& resume) {
+  if (Has(meta.id)) return Status::Ok();
   lt::error_code ec;
   lt::add_torrent_params p;
   if (mode == AddMode::kDownload && resume) {
@@ -122,19 +119,12 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
   if (mode == AddMode::kSeedTrusted) p.flags |= lt::torrent_flags::seed_mode;
   if (options_.super_seed) p.flags |= lt::torrent_flags::super_seeding;
-  auto origin_peers = std::make_shared<OriginPeerState>();
-  origin_peers->background = background && mode == AddMode::kDownload;
-  if (!options_.origin) p.extensions.push_back(OriginPeerPlugin(origin_peers));
+  auto from_origin = std::make_shared<std::atomic<uint64_t>>(0);
+  if (!options_.origin) p.extensions.push_back(CountOriginBytes(from_origin));
   lt::torrent_handle h = session_->add_torrent(std::move(p), ec);
   if (ec) return Error::of(meta.id.str(), "cannot add to swarm: " + ec.message());
-  torrents_[meta.id] = Torrent{h, std::move(origin_peers)};
+  torrents_[meta.id] = Torrent{h, std::move(from_origin)};
   return Status::Ok();
-}
-
-void Swarm::MakeForeground(const ArtifactId& id) {
-  auto it = torrents_.find(id);
-  if (it == torrents_.end() || !it->second.origin_peers->background.exchange(false)) return;
-  SHOAL_LOG(Info) << id.str() << ": now wanted in the foreground: the origin serves it again";
 }
 
 void Swarm::Remove(const ArtifactId& id, bool delete_file) {
@@ -154,7 +144,7 @@ std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
   out.total = static_cast<uint64_t>(st.total_wanted);
   out.payload_downloaded = static_cast<uint64_t>(st.total_payload_download);
   out.payload_uploaded = static_cast<uint64_t>(st.total_payload_upload);
-  out.payload_from_origin = it->second.origin_peers->bytes_from_origin.load(std::memory_order_relaxed);
+  out.payload_from_origin = it->second.from_origin->load(std::memory_order_relaxed);
   out.peers = st.num_peers;
   out.download_rate = st.download_payload_rate;
   out.seeding = st.is_seeding;

@@ -17,7 +17,6 @@
 
 #include "core/artifact_index.h"
 #include "core/result.h"
-#include "core/swarm_origin_bytes.h"
 
 namespace libtorrent {
 class session;
@@ -90,14 +89,9 @@ class Swarm {
     kSeedVerify,   // complete but unverified here: libtorrent hashes it before seeding
     kDownload,     // partial or absent: fetch from the swarm (resume data if given)
   };
-  // Adds the artifact's torrent; a no-op if it is already in the session. A `background`
-  // download takes pieces from other nodes only, never from the origin (pre-staging: the
-  // origin's upload stays with the fetches someone waits for); see core/swarm_origin_bytes.h.
+  // Adds the artifact's torrent; a no-op if it is already in the session.
   Status Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
-             const std::optional<std::vector<char>>& resume = std::nullopt,
-             bool background = false);
-  // Turns a background download into a normal one (the origin serves it again within seconds).
-  void MakeForeground(const ArtifactId& id);
+             const std::optional<std::vector<char>>& resume = std::nullopt);
   // Drops the torrent from the session. Its file stays unless `delete_file`, in which case
   // libtorrent deletes it once the torrent's outstanding disk operations are done.
   void Remove(const ArtifactId& id, bool delete_file = false);
@@ -116,9 +110,8 @@ class Swarm {
 
   struct Torrent {
     libtorrent::torrent_handle handle;
-    // Bytes received from the origin and the background switch, shared with the torrent's
-    // plugin on libtorrent's network thread.
-    std::shared_ptr<OriginPeerState> origin_peers;
+    // Payload bytes received from the origin, counted on libtorrent's network thread.
+    std::shared_ptr<std::atomic<uint64_t>> from_origin;
   };
 
   boost::asio::io_context& io_;

@@ -1,7 +1,6 @@
 #include "core/swarm_origin_bytes.h"
 
 #include <cstring>
-#include <libtorrent/error_code.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
 
@@ -11,71 +10,45 @@ namespace lt = libtorrent;
 namespace {
 class OriginPeer : public lt::peer_plugin {
  public:
-  OriginPeer(lt::peer_connection_handle peer, std::shared_ptr<OriginPeerState> state)
-      : peer_(std::move(peer)), state_(std::move(state)) {}
+  OriginPeer(lt::peer_connection_handle peer, OriginByteCounter counter)
+      : peer_(std::move(peer)), counter_(std::move(counter)) {}
 
-  bool on_unchoke() override {
-    if (!IsOrigin() || !state_->background.load(std::memory_order_relaxed)) return false;
-    ignored_unchoke_ = true;
-    return true;  // handled: libtorrent still counts us as choked and requests nothing
-  }
-
-  bool on_allowed_fast(lt::piece_index_t) override {
-    return IsOrigin() && state_->background.load(std::memory_order_relaxed);
-  }
-
-  void tick() override {
-    // Turned foreground with the origin's unchoke swallowed: the origin will not send another
-    // while it keeps us unchoked, so start over on a new connection.
-    if (ignored_unchoke_ && !state_->background.load(std::memory_order_relaxed)) {
-      ignored_unchoke_ = false;
-      peer_.disconnect(lt::errors::make_error_code(lt::errors::no_error),
-                       lt::operation_t::bittorrent);
-    }
-  }
-
+  // The peer id is known once the handshake is in, which is before any piece can arrive; an
+  // outgoing connection does not know it when the plugin is created, hence the lazy check.
   bool on_piece(const lt::peer_request& piece, lt::span<const char>) override {
-    if (IsOrigin()) {
-      state_->bytes_from_origin.fetch_add(static_cast<uint64_t>(piece.length),
-                                          std::memory_order_relaxed);
+    if (!checked_) {
+      const lt::peer_id& pid = peer_.pid();
+      from_origin_ = std::memcmp(pid.data(), kOriginPeerIdPrefix.data(),
+                                 kOriginPeerIdPrefix.size()) == 0;
+      checked_ = true;
     }
+    if (from_origin_) counter_->fetch_add(static_cast<uint64_t>(piece.length),
+                                          std::memory_order_relaxed);
     return false;  // libtorrent handles the block as usual
   }
 
  private:
-  // The peer id is known once the handshake is in, which is before any other message; an
-  // outgoing connection does not know it when the plugin is created, hence the lazy check.
-  bool IsOrigin() {
-    if (!checked_) {
-      const lt::peer_id& pid = peer_.pid();
-      origin_ = std::memcmp(pid.data(), kOriginPeerIdPrefix.data(), kOriginPeerIdPrefix.size()) ==
-                0;
-      checked_ = true;
-    }
-    return origin_;
-  }
-
   lt::peer_connection_handle peer_;
-  std::shared_ptr<OriginPeerState> state_;
-  bool checked_ = false, origin_ = false, ignored_unchoke_ = false;
+  OriginByteCounter counter_;
+  bool checked_ = false, from_origin_ = false;
 };
 
-class OriginPeers : public lt::torrent_plugin {
+class OriginBytes : public lt::torrent_plugin {
  public:
-  explicit OriginPeers(std::shared_ptr<OriginPeerState> state) : state_(std::move(state)) {}
+  explicit OriginBytes(OriginByteCounter counter) : counter_(std::move(counter)) {}
   std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& peer) override {
-    return std::make_shared<OriginPeer>(peer, state_);
+    return std::make_shared<OriginPeer>(peer, counter_);
   }
 
  private:
-  std::shared_ptr<OriginPeerState> state_;
+  OriginByteCounter counter_;
 };
 }  // namespace
 
 std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>
-OriginPeerPlugin(std::shared_ptr<OriginPeerState> state) {
-  return [state = std::move(state)](const lt::torrent_handle&, lt::client_data_t) {
-    return std::make_shared<OriginPeers>(state);
+CountOriginBytes(OriginByteCounter counter) {
+  return [counter = std::move(counter)](const lt::torrent_handle&, lt::client_data_t) {
+    return std::make_shared<OriginBytes>(counter);
   };
 }
 

@@ -33,10 +33,7 @@ asio::awaitable<void> RunFetch(Fetcher& fetcher, FileTaskRequest request,
     if (progress) progress(st.done, st.total, static_cast<uint64_t>(st.download_rate));
     co_return;
   };
-  // Pre-staging (no destination) is background work: it must not take the origin's upload
-  // from the current wave's fetches.
-  const bool background = request.dest.empty();
-  auto fetched = co_await fetcher.Fetch(*id, request.dest, request.mode, on_progress, background);
+  auto fetched = co_await fetcher.Fetch(*id, request.dest, request.mode, on_progress);
   report.ended_ms = NowMs();
   if (!fetched) {
     report.error = fetched.error().message;

@@ -77,17 +77,10 @@ void Fetcher::Restore() {
   }
 }
 
-std::shared_ptr<Fetcher::Download> Fetcher::StartDownload(const ArtifactId& id, bool background) {
+std::shared_ptr<Fetcher::Download> Fetcher::StartDownload(const ArtifactId& id) {
   auto& slot = downloads_[id];
-  if (slot && !(slot->finished && slot->error)) {  // in flight (or just verified)
-    if (!background && slot->background) {
-      slot->background = false;
-      if (swarm_->Has(id)) swarm_->MakeForeground(id);  // else Begin adds it as foreground
-    }
-    return slot;
-  }
+  if (slot && !(slot->finished && slot->error)) return slot;  // in flight (or just verified)
   slot = std::make_shared<Download>();
-  slot->background = background;
   asio::co_spawn(io_, Begin(id, slot), asio::detached);
   return slot;
 }
@@ -129,16 +122,15 @@ asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> do
     }
     meta = std::move(record.meta);
   }
-  if (auto s = swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload,
-                           index_.GetResume(id), download->background);
+  if (auto s =
+          swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload, index_.GetResume(id));
       !s) {
     Finish(id, s.error());
   }
 }
 
 asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::string dest,
-                                                     unsigned mode, FetchProgress progress,
-                                                     bool background) {
+                                                     unsigned mode, FetchProgress progress) {
   const auto start = std::chrono::steady_clock::now();
   std::optional<fs::path> install_path;
   if (!dest.empty()) {
@@ -151,7 +143,7 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   auto record = index_.Get(id);
   if (!record || !record->verified) {
     from_cache = false;
-    auto download = StartDownload(id, background);
+    auto download = StartDownload(id);
     if (install_path && !download->finished) {
       pending = std::make_shared<PendingInstall>(PendingInstall{*install_path, mode, {}});
       download->installs.push_back(pending);

@@ -49,11 +49,9 @@ class Fetcher : public SwarmEvents {
 
   // Fetches `id` and, if `dest` is not empty, installs it there with `mode`. `progress` is
   // called about twice a second while downloading. Fails early (before any download) if `dest`
-  // is outside the allowed roots. A `background` fetch (pre-staging) takes pieces from other
-  // nodes only, until a foreground fetch of the same artifact joins it (Swarm::Add).
+  // is outside the allowed roots.
   boost::asio::awaitable<Result<FetchOutcome>> Fetch(const ArtifactId& id, std::string dest,
-                                                     unsigned mode, FetchProgress progress,
-                                                     bool background = false);
+                                                     unsigned mode, FetchProgress progress);
 
   // The cache evicted `id` (node/cache_manager.h): forget its finished download, so that the
   // next fetch starts a new one instead of finding the old one done.
@@ -81,7 +79,6 @@ class Fetcher : public SwarmEvents {
   };
   struct Download {
     uint64_t size = 0;  // the artifact's, once its metadata is known
-    bool background = false;  // only background fetches wait for it: keep off the origin
     std::vector<std::shared_ptr<PendingInstall>> installs;
     bool finished = false;
     std::optional<Error> error;
@@ -92,7 +89,7 @@ class Fetcher : public SwarmEvents {
   boost::asio::awaitable<void> Begin(ArtifactId id, std::shared_ptr<Download> download);
   boost::asio::awaitable<void> Verify(ArtifactId id, std::shared_ptr<Download> download);
   void Finish(const ArtifactId& id, std::optional<Error> error);
-  std::shared_ptr<Download> StartDownload(const ArtifactId& id, bool background);
+  std::shared_ptr<Download> StartDownload(const ArtifactId& id);
   // Fails, naming the filesystem and the bytes needed, unless the cache has room for the rest of
   // `meta`'s object next to every other download in flight, and each of `dests` room for a copy.
   Status CheckSpace(const ArtifactMeta& meta, const std::vector<std::filesystem::path>& dests) const;

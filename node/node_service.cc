@@ -28,7 +28,6 @@ struct ParsedRequest {
   proto::NodeRequest::Which which;
   std::string id, dest;
   unsigned mode = 0644;
-  bool background = false;
   uint64_t target_bytes = 0;
   bool to_quota = false;
 };
@@ -40,7 +39,6 @@ ParsedRequest ParseRequest(Frame& frame) {
     p.id = root.getFetch().getId().cStr();
     p.dest = root.getFetch().getDest().cStr();
     p.mode = root.getFetch().getMode();
-    p.background = root.getFetch().getBackground();
   } else if (root.isCacheRemove()) {
     p.id = root.getCacheRemove().cStr();
   } else if (root.isCacheGc()) {
@@ -98,7 +96,7 @@ asio::awaitable<void> NodeService::Serve(asio::local::stream_protocol::socket& s
         // Pinned while it downloads and installs: eviction must not pull it from under us.
         cache_.Pin(*id);
         auto outcome = co_await fetcher_.Fetch(*id, request->dest, request->mode & 07777,
-                                               std::move(on_progress), request->background);
+                                               std::move(on_progress));
         cache_.Unpin(*id);
         if (outcome) cache_.Touch(*id);
         cache_.Enforce();

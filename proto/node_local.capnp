@@ -38,7 +38,6 @@ struct FetchRequest {
   id @0 :Text;          # artifact id
   dest @1 :Text;        # absolute install path, inside the node's allowed roots; empty: cache only
   mode @2 :UInt32 = 420;  # 0644
-  background @3 :Bool;  # pre-stage: take pieces from other nodes only, never from the origin
 }
 
 struct FetchResult {

@@ -6,8 +6,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -141,69 +139,6 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   EXPECT_EQ(Md5Hex(reply.path), Md5Hex(file));
   EXPECT_NE(fleet.node(1).Stderr().find("failed its hash check"), std::string::npos)
       << "node 1 never met the corrupt data, so this test proved nothing";
-}
-
-// Pre-staging must not take the origin's upload from the fetches someone is waiting for: a
-// background fetch takes pieces from other nodes only, and turns normal when a foreground fetch
-// of the same artifact joins it.
-TEST(SwarmTest, BackgroundFetchTakesNothingFromTheOriginUntilAForegroundFetchJoins) {
-  TempDir dir;
-  Fleet fleet(dir.path());
-  fleet.StartSeeder();
-  for (int i = 0; i < 3; ++i) fleet.StartNode(i);
-  constexpr uint64_t kSize = 16 << 20;
-  fs::path file_a = dir / "a.bin", file_b = dir / "b.bin";
-  WriteRandomFile(file_a, kSize, 11);
-  WriteRandomFile(file_b, kSize, 12);
-  std::string a = fleet.Put(file_a), b = fleet.Put(file_b);
-
-  // Starts a background fetch (cache only) on `node` and records the most it ever got.
-  struct Background {
-    std::atomic<uint64_t> most{0};
-    FetchReply reply;
-    std::thread thread;
-  };
-  auto start_background = [&](int node, const std::string& id, Background& bg) {
-    bg.thread = std::thread([&, node, id] {
-      bg.reply = fleet.Fetch(
-          node, id, "",
-          [&](uint64_t done, uint64_t) {
-            bg.most = std::max(bg.most.load(), done);
-            return false;
-          },
-          /*background=*/true);
-    });
-  };
-  // With only the origin holding it, a background fetch gets nothing in seconds of trying
-  // (progress arrives twice a second; on loopback the origin would send 16 MiB in well under
-  // a second).
-  Background on_node0;
-  start_background(0, a, on_node0);
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  EXPECT_EQ(on_node0.most.load(), 0u) << "a background fetch took pieces from the origin";
-  // Node 1 fetches in the foreground, from the origin; node 0 then takes every piece from it.
-  auto fg = fleet.Fetch(1, a, (fleet.OutDir() / "a").string());
-  ASSERT_TRUE(fg.ok) << fg.error;
-  on_node0.thread.join();
-  ASSERT_TRUE(on_node0.reply.ok) << on_node0.reply.error;
-  EXPECT_EQ(Md5Hex(on_node0.reply.path), Md5Hex(file_a));
-  auto [taken0, from_origin0] = TakenBytes(fleet.node(0).Stderr());
-  EXPECT_GE(taken0, kSize);
-  EXPECT_EQ(from_origin0, 0u) << "node 0 took origin bytes while in the background";
-  EXPECT_GT(TakenBytes(fleet.node(1).Stderr()).second, 0u);
-
-  // Node 2 pre-stages artifact b, which only the origin holds; a foreground fetch of b on the
-  // same node lifts the restriction and both complete, from the origin.
-  Background on_node2;
-  start_background(2, b, on_node2);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  EXPECT_EQ(on_node2.most.load(), 0u);
-  auto joined = fleet.Fetch(2, b, (fleet.OutDir() / "b").string());
-  ASSERT_TRUE(joined.ok) << joined.error;
-  EXPECT_EQ(Md5Hex(joined.path), Md5Hex(file_b));
-  on_node2.thread.join();
-  ASSERT_TRUE(on_node2.reply.ok) << on_node2.reply.error;
-  EXPECT_GE(TakenBytes(fleet.node(2).Stderr()).second, kSize) << "b came from the origin";
 }
 
 TEST(SwarmTest, RefusesBadRequestsWithClearErrors) {

@@ -79,13 +79,11 @@ std::string Fleet::Put(const fs::path& file) {
 }
 
 FetchReply Fleet::Fetch(int i, const std::string& id, const std::string& dest,
-                        const std::function<bool(uint64_t, uint64_t)>& on_progress,
-                        bool background) {
+                        const std::function<bool(uint64_t, uint64_t)>& on_progress) {
   capnp::MallocMessageBuilder request;
   auto fetch = request.initRoot<proto::NodeRequest>().initFetch();
   fetch.setId(id);
   fetch.setDest(dest);
-  fetch.setBackground(background);
   FetchReply out;
   auto status =
       AdminCall((NodeState(i) / "admin.sock").string(), request, [&](Frame& frame) -> Result<bool> {

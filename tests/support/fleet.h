@@ -43,8 +43,7 @@ class Fleet {
   // Fetches through node `i`'s admin socket. `on_progress(done, total)` may return true to stop
   // waiting (the request is then abandoned with the connection).
   FetchReply Fetch(int i, const std::string& id, const std::string& dest,
-                   const std::function<bool(uint64_t, uint64_t)>& on_progress = nullptr,
-                   bool background = false);
+                   const std::function<bool(uint64_t, uint64_t)>& on_progress = nullptr);
   // Payload bytes node `i` has served to peers since it started.
   uint64_t UploadedBytes(int i);
 

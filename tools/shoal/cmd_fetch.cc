@@ -15,7 +15,6 @@ void AddFetchCommand(CLI::App& app) {
       "fetch", "fetch an artifact on a node through the swarm, verify it and install it at DEST");
   struct Options {
     std::string id, dest, socket, mode = "0644";
-    bool background = false;
   };
   auto opts = std::make_shared<Options>();
   const char* env = std::getenv("SHOAL_NODE_SOCKET");
@@ -24,9 +23,6 @@ void AddFetchCommand(CLI::App& app) {
   cmd->add_option("DEST", opts->dest, "install path on the node (inside its allowed roots)");
   cmd->add_option("--node", opts->socket, "node admin socket ($SHOAL_NODE_SOCKET)");
   cmd->add_option("--mode", opts->mode, "file mode, octal");
-  cmd->add_flag("--background", opts->background,
-                "pre-stage: take pieces from other nodes only, leaving the origin to foreground "
-                "fetches (a foreground fetch of the same artifact lifts it)");
   cmd->callback([opts] {
     char* end = nullptr;
     unsigned long mode = std::strtoul(opts->mode.c_str(), &end, 8);
@@ -42,7 +38,6 @@ void AddFetchCommand(CLI::App& app) {
     fetch.setId(opts->id);
     fetch.setDest(dest);
     fetch.setMode(static_cast<uint32_t>(mode));
-    fetch.setBackground(opts->background);
     ProgressLine progress;
     auto status = AdminCall(opts->socket, request, [&](Frame& frame) -> Result<bool> {
       auto reply = frame.Root<proto::NodeReply>();
