@@ -15,6 +15,7 @@
 #include "core/disk_io.h"
 #include "core/log.h"
 #include "core/swarm_origin_bytes.h"
+#include "core/swarm_picking.h"
 #include "core/swarm_settings.h"
 
 namespace shoal {
@@ -47,7 +48,13 @@ std::string AnnounceUrlWithTopology(const std::string& url, const std::string& d
 }
 
 Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& events)
-    : io_(io), options_(std::move(options)), events_(events), resume_timer_(io) {
+    : io_(io),
+      options_(std::move(options)),
+      events_(events),
+      resume_timer_(io),
+      picking_timer_(io) {
+  if (!options_.stripe_name.empty() && !options_.origin && options_.stripe_bytes > 0)
+    stripe_start_ppm_ = static_cast<int>(StripeOffsetOf(options_.stripe_name) * 1e6);
   // Callers check ValidateSwarmOptions() first; a bad override here only loses the overrides.
   auto settings = MakeSwarmSettings(options_);
   if (!settings) {
@@ -121,9 +128,19 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   if (options_.super_seed) p.flags |= lt::torrent_flags::super_seeding;
   auto from_origin = std::make_shared<std::atomic<uint64_t>>(0);
   if (!options_.origin) p.extensions.push_back(CountOriginBytes(from_origin));
+  const int piece_length = p.ti->piece_length(), pieces = p.ti->num_pieces();
   lt::torrent_handle h = session_->add_torrent(std::move(p), ec);
   if (ec) return Error::of(meta.id.str(), "cannot add to swarm: " + ec.message());
-  torrents_[meta.id] = Torrent{h, std::move(from_origin)};
+  Torrent& t = torrents_[meta.id];
+  t.handle = h;
+  t.from_origin = std::move(from_origin);
+  t.piece_length = piece_length;
+  t.pieces = pieces;
+  if (mode == AddMode::kDownload) {
+    t.downloading = true;
+    t.have.assign(static_cast<size_t>(pieces), false);
+    UpdatePicking(t);  // before the first request goes out
+  }
   return Status::Ok();
 }
 
@@ -133,6 +150,61 @@ void Swarm::Remove(const ArtifactId& id, bool delete_file) {
   session_->remove_torrent(it->second.handle,
                            delete_file ? lt::session::delete_files : lt::remove_flags_t{});
   torrents_.erase(it);
+}
+
+std::pair<int, int> Swarm::PieceLayout(const ArtifactId& id) const {
+  auto it = torrents_.find(id);
+  if (it == torrents_.end()) return {0, 0};
+  return {it->second.piece_length, it->second.pieces};
+}
+
+void Swarm::PieceVerified(const ArtifactId& id, Torrent& t, int piece) {
+  if (!t.downloading || piece < 0 || piece >= t.pieces) return;
+  t.have[static_cast<size_t>(piece)] = true;
+  while (t.cursor < t.pieces && t.have[static_cast<size_t>(t.cursor)]) ++t.cursor;
+  events_.OnPieceVerified(id, piece);
+  MarkPickingDirty(t);
+}
+
+void Swarm::MarkPickingDirty(Torrent& t) {
+  t.picking_dirty = true;
+  if (picking_armed_) return;
+  picking_armed_ = true;
+  picking_timer_.expires_after(200ms);
+  std::weak_ptr<bool> alive = alive_;
+  picking_timer_.async_wait([this, alive](boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    picking_armed_ = false;
+    for (auto& [id, t] : torrents_)
+      if (t.picking_dirty) UpdatePicking(t);
+  });
+}
+
+void Swarm::UpdatePicking(Torrent& t) {
+  t.picking_dirty = false;
+  if (!t.downloading || t.pieces == 0) return;
+  int window = 0;
+  if (options_.digest_window_bytes > 0)
+    window = std::max(2, options_.digest_window_bytes / std::max(1, t.piece_length));
+  std::vector<int> stripe;
+  if (stripe_start_ppm_ >= 0) {
+    std::vector<int> availability;
+    t.handle.piece_availability(availability);  // a round trip to libtorrent's thread
+    const int start =
+        static_cast<int>(static_cast<int64_t>(stripe_start_ppm_) * t.pieces / 1000000);
+    const int length = std::max(1, options_.stripe_bytes / std::max(1, t.piece_length));
+    stripe = StripePieces(start, t.have, availability, length);
+  }
+  std::vector<uint8_t> wanted = PickPriorities(t.pieces, stripe, t.cursor, window);
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
+  const bool first = t.priorities.size() != wanted.size();
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (t.have[i] || (!first && t.priorities[i] == wanted[i])) continue;
+    changes.emplace_back(lt::piece_index_t(static_cast<int>(i)),
+                         lt::download_priority_t(wanted[i]));
+  }
+  t.priorities = std::move(wanted);
+  if (!changes.empty()) t.handle.prioritize_pieces(changes);
 }
 
 std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
@@ -197,8 +269,22 @@ void Swarm::PumpAlerts() {
       }
     } else if (auto* l = lt::alert_cast<lt::listen_failed_alert>(a)) {
       SHOAL_LOG(Error) << "BitTorrent listen failed: " << l->message();
+    } else if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      if (auto id = IdOf(pf->handle))
+        PieceVerified(*id, torrents_[*id], static_cast<int>(pf->piece_index));
+    } else if (auto* c = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+      // Pieces held on being added (resume data, or a check of files already on disk) count as
+      // verified pieces of a download too.
+      auto id = IdOf(c->handle);
+      if (!id || !torrents_[*id].downloading) continue;
+      lt::torrent_status st = c->handle.status(lt::torrent_handle::query_pieces);
+      for (lt::piece_index_t i : st.pieces.range())
+        if (st.pieces[i]) PieceVerified(*id, torrents_[*id], static_cast<int>(i));
     } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
-      if (auto id = IdOf(f->handle)) events_.OnFinished(*id);
+      if (auto id = IdOf(f->handle)) {
+        torrents_[*id].downloading = false;
+        events_.OnFinished(*id);
+      }
     } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {
       if (auto id = IdOf(r->handle))
         events_.OnResumeData(*id, lt::write_resume_data_buf(r->params));

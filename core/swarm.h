@@ -48,6 +48,13 @@ struct SwarmOptions {
   // bench/netns, 128 MiB, 3 runs each: node CPU per delivered GiB 16-17 s (shoal) against
   // 18-19 (posix) and 18-26 (mmap); bench/results/tuning.md.
   std::string disk_io = "shoal";
+  // Piece picking of downloads (core/swarm_picking.h). `digest_window_bytes`: how far past the
+  // verified contiguous prefix pieces are preferred (0: plain rarest first). `stripe_name`: the
+  // host name the origin stripe's offset is derived from (empty: no stripe); `stripe_bytes`:
+  // how much of it is asked for at a time (more than the requests queued at the origin).
+  int digest_window_bytes = 4 << 20;
+  std::string stripe_name;
+  int stripe_bytes = 4 << 20;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -76,6 +83,9 @@ class SwarmEvents {
   virtual void OnFailed(const ArtifactId& id, const Error& error) = 0;
   virtual void OnResumeData(const ArtifactId& id, std::vector<char> data) = 0;
   virtual void OnCorruptPiece(const ArtifactId&, int /*piece*/) {}
+  // A downloading torrent holds a verified piece: one that just passed its hash check, or one
+  // that its resume data or its check on being added says it has. May repeat a piece.
+  virtual void OnPieceVerified(const ArtifactId&, int /*piece*/) {}
 };
 
 class Swarm {
@@ -99,6 +109,8 @@ class Swarm {
   std::optional<TransferStatus> GetStatus(const ArtifactId& id) const;
   // Payload bytes served to and taken from peers by this session, over every torrent.
   std::pair<uint64_t, uint64_t> Totals() const;
+  // The layout of a torrent in the session: piece length and count (0, 0 if not in it).
+  std::pair<int, int> PieceLayout(const ArtifactId& id) const;
   // Asks libtorrent for resume data of every downloading torrent (OnResumeData follows).
   void SaveResumeData();
   int listen_port() const { return listen_port_; }
@@ -106,12 +118,25 @@ class Swarm {
  private:
   void PumpAlerts();
   void ScheduleResumeSaves();
+  struct Torrent;
+  void PieceVerified(const ArtifactId& id, Torrent& t, int piece);
+  // Piece priorities (core/swarm_picking.h) are recomputed at most every 200 ms.
+  void MarkPickingDirty(Torrent& t);
+  void UpdatePicking(Torrent& t);
   std::optional<ArtifactId> IdOf(const libtorrent::torrent_handle& h) const;
 
   struct Torrent {
     libtorrent::torrent_handle handle;
     // Payload bytes received from the origin, counted on libtorrent's network thread.
     std::shared_ptr<std::atomic<uint64_t>> from_origin;
+    int piece_length = 0, pieces = 0;
+    // Downloads only: verified pieces, the first piece missing from the contiguous prefix, and
+    // the priorities last given to libtorrent.
+    bool downloading = false;
+    std::vector<bool> have;
+    int cursor = 0;
+    bool picking_dirty = false;
+    std::vector<uint8_t> priorities;
   };
 
   boost::asio::io_context& io_;
@@ -120,6 +145,9 @@ class Swarm {
   std::unique_ptr<libtorrent::session> session_;
   std::map<ArtifactId, Torrent> torrents_;
   boost::asio::steady_timer resume_timer_;
+  boost::asio::steady_timer picking_timer_;
+  bool picking_armed_ = false;
+  int stripe_start_ppm_ = -1;  // the stripe's start in millionths of the file, < 0: no stripe
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int listen_port_ = 0;
 };

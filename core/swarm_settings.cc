@@ -47,7 +47,8 @@ Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
             std::string(options.origin ? kOriginPeerIdPrefix : kNodePeerIdPrefix));
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::status | lt::alert_category::error |
                                                lt::alert_category::storage |
-                                               lt::alert_category::tracker);
+                                               lt::alert_category::tracker |
+                                               lt::alert_category::piece_progress);
   // A closed datacenter network: no DHT, local discovery or NAT traversal.
   s.set_bool(lt::settings_pack::enable_dht, false);
   s.set_bool(lt::settings_pack::enable_lsd, false);

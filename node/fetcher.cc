@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <sstream>
 
 #include "core/disk_io_space.h"
 #include "core/file_check.h"
@@ -72,6 +73,7 @@ void Fetcher::Restore() {
         !s) {
       Finish(id, s.error());
     } else {
+      StartStream(record.meta, *download);
       SHOAL_LOG(Info) << id.str() << ": resuming interrupted download";
     }
   }
@@ -126,7 +128,32 @@ asio::awaitable<void> Fetcher::Begin(ArtifactId id, std::shared_ptr<Download> do
           swarm_->Add(*meta, index_.objects_dir(), Swarm::AddMode::kDownload, index_.GetResume(id));
       !s) {
     Finish(id, s.error());
+    co_return;
   }
+  if (!download->finished) StartStream(*meta, *download);
+}
+
+void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
+  if (!stream_check || download.stream || download.verifying) return;
+  auto [piece_length, pieces] = swarm_->PieceLayout(meta.id);
+  if (pieces == 0) return;
+  download.stream = std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id),
+                                                  meta.size, piece_length, pieces);
+  auto waiting = std::move(download.installs);
+  download.installs.clear();
+  for (auto& install : waiting) StreamInstall(download, install);
+}
+
+bool Fetcher::StreamInstall(Download& download, const std::shared_ptr<PendingInstall>& install) {
+  if (!download.stream || download.verifying) return false;
+  auto file = StagedFile::Create(install->dest, install->mode);
+  if (!file) {
+    install->result = file.error();
+    return true;
+  }
+  download.stream->AddInstall(std::move(*file));
+  download.streamed.push_back(install);
+  return true;
 }
 
 asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::string dest,
@@ -146,7 +173,7 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     auto download = StartDownload(id);
     if (install_path && !download->finished) {
       pending = std::make_shared<PendingInstall>(PendingInstall{*install_path, mode, {}});
-      download->installs.push_back(pending);
+      if (!StreamInstall(*download, pending)) download->installs.push_back(pending);
     }
     auto waiter = std::make_shared<asio::steady_timer>(io_);
     download->waiters.push_back(waiter);
@@ -223,6 +250,28 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
     co_return;
   }
   fs::path object = index_.ObjectPath(id);
+  if (download->stream) {
+    auto stream = std::move(download->stream);
+    auto streamed = std::move(download->streamed);
+    download->streamed.clear();
+    StreamCheck::Outcome out = co_await stream->Finish(io_, record->meta);
+    if (out.digests) {
+      SHOAL_LOG(Info) << id.str() << ": streamed digests sha256:" << out.digests->first.hex()
+                      << " md5 " << out.digests->second.hex();
+    }
+    if (!out.error) {
+      for (size_t i = 0; i < streamed.size(); ++i) streamed[i]->result = out.installs[i];
+      std::ostringstream how;
+      how << "while downloading (" << out.tail_bytes << " bytes left at the last piece, "
+          << out.tail_seconds << " s to digest them"
+          << (streamed.empty() ? "" : " and commit the installs") << ")";
+      Verified(id, std::move(*record), how.str());
+      co_return;
+    }
+    // The authority is one full read of the file, as without a streamed check.
+    SHOAL_LOG(Warn) << out.error->message << "; checking the whole file again";
+    download->installs.insert(download->installs.begin(), streamed.begin(), streamed.end());
+  }
   // Destinations asked for so far are written during the check; later ones copy afterwards.
   auto installs = std::move(download->installs);
   download->installs.clear();
@@ -276,15 +325,21 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
     Finish(id, verified.error);
     co_return;
   }
-  record->verified = true;
-  record->mtime_ns = FileMtimeNs(object);
-  if (auto s = index_.Put(*record); !s) {
+  std::ostringstream how;
+  how << (staged_for.empty() ? "" : "and installed while reading it ") << "in "
+      << verified.read_seconds << " s + " << verified.commit_seconds << " s to sync";
+  Verified(id, std::move(*record), how.str());
+}
+
+void Fetcher::Verified(const ArtifactId& id, StoredRecord record, const std::string& how) {
+  record.verified = true;
+  record.mtime_ns = FileMtimeNs(index_.ObjectPath(id));
+  if (auto s = index_.Put(record); !s) {
     Finish(id, s.error());
-    co_return;
+    return;
   }
-  SHOAL_LOG(Info) << id.str() << ": verified (sha256 and md5 " << record->meta.md5_hex << ")"
-                  << (staged_for.empty() ? "" : " and installed while reading it") << " in "
-                  << verified.read_seconds << " s + " << verified.commit_seconds << " s to sync";
+  SHOAL_LOG(Info) << id.str() << ": verified (sha256 and md5 " << record.meta.md5_hex << ") "
+                  << how;
   Finish(id, std::nullopt);
 }
 
@@ -294,6 +349,8 @@ void Fetcher::Finish(const ArtifactId& id, std::optional<Error> error) {
   auto download = it->second;
   download->finished = true;
   download->error = std::move(error);
+  // A failed download's staged installs are removed once the digest worker lets go of them.
+  if (download->error) download->stream.reset();
   if (download->error) SHOAL_LOG(Warn) << id.str() << ": " << download->error->message;
   for (auto& weak : download->waiters) {
     if (auto waiter = weak.lock()) waiter->cancel();
@@ -342,6 +399,11 @@ void Fetcher::OnResumeData(const ArtifactId& id, std::vector<char> data) {
   auto record = index_.Get(id);
   if (!record || record->verified) return;
   if (auto s = index_.PutResume(id, data); !s) SHOAL_LOG(Warn) << s.error().message;
+}
+
+void Fetcher::OnPieceVerified(const ArtifactId& id, int piece) {
+  if (auto it = downloads_.find(id); it != downloads_.end() && it->second->stream)
+    it->second->stream->PieceVerified(piece);
 }
 
 void Fetcher::OnCorruptPiece(const ArtifactId& id, int) {

@@ -2,6 +2,9 @@
 // it (every piece by libtorrent, then the whole file's SHA-256 and MD5), installs it atomically
 // inside the allowed roots, and keeps seeding it for the nodes that come later.
 //
+// The whole-file SHA-256 + MD5 advance while the download runs (node/stream_check.h) and the
+// installs are written from that same pass; at the last piece only a short tail is left.
+//
 // Concurrent fetches of one artifact share one download. A download interrupted by a crash
 // resumes from libtorrent's resume data (saved every --resume-interval seconds) on restart.
 #pragma once
@@ -9,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -20,6 +24,7 @@
 #include "core/artifact_index.h"
 #include "core/swarm.h"
 #include "node/origin_client.h"
+#include "node/stream_check.h"
 
 namespace shoal::node {
 
@@ -61,6 +66,9 @@ class Fetcher : public SwarmEvents {
   std::function<Status(uint64_t)> make_room;
 
   std::function<void(int)> on_listening;  // BitTorrent port known
+  // Check downloads while they download (node/stream_check.h); false: one read after the last
+  // piece (core/file_check.h), as before issue 12. For benchmarks.
+  bool stream_check = true;
 
   // SwarmEvents
   void OnListening(int port) override;
@@ -68,6 +76,7 @@ class Fetcher : public SwarmEvents {
   void OnFailed(const ArtifactId& id, const Error& error) override;
   void OnResumeData(const ArtifactId& id, std::vector<char> data) override;
   void OnCorruptPiece(const ArtifactId& id, int piece) override;
+  void OnPieceVerified(const ArtifactId& id, int piece) override;
 
  private:
   // A fetch's destination, registered while the download runs so that verification writes it
@@ -79,7 +88,9 @@ class Fetcher : public SwarmEvents {
   };
   struct Download {
     uint64_t size = 0;  // the artifact's, once its metadata is known
-    std::vector<std::shared_ptr<PendingInstall>> installs;
+    std::vector<std::shared_ptr<PendingInstall>> installs;  // staged at verification
+    std::unique_ptr<StreamCheck> stream;                    // once in the swarm
+    std::vector<std::shared_ptr<PendingInstall>> streamed;  // staged into `stream`, in order
     bool finished = false;
     std::optional<Error> error;
     bool verifying = false;
@@ -88,6 +99,12 @@ class Fetcher : public SwarmEvents {
   };
   boost::asio::awaitable<void> Begin(ArtifactId id, std::shared_ptr<Download> download);
   boost::asio::awaitable<void> Verify(ArtifactId id, std::shared_ptr<Download> download);
+  // The download is in the swarm: start its streamed check, staging the installs asked for.
+  void StartStream(const ArtifactMeta& meta, Download& download);
+  // Stages `install` into the download's streamed check; false if it has none.
+  bool StreamInstall(Download& download, const std::shared_ptr<PendingInstall>& install);
+  // The file checked out: record it as verified and end the download.
+  void Verified(const ArtifactId& id, StoredRecord record, const std::string& how);
   void Finish(const ArtifactId& id, std::optional<Error> error);
   std::shared_ptr<Download> StartDownload(const ArtifactId& id);
   // Fails, naming the filesystem and the bytes needed, unless the cache has room for the rest of
@@ -102,6 +119,9 @@ class Fetcher : public SwarmEvents {
   std::vector<std::filesystem::path> allowed_roots_;
   Swarm* swarm_ = nullptr;
   std::map<ArtifactId, std::shared_ptr<Download>> downloads_;
+  // Every download's streamed digests and installs, one job at a time. Declared last: destroyed
+  // (joined) first, before the downloads its jobs may still use.
+  boost::asio::thread_pool digest_worker_{1};
 };
 
 }  // namespace shoal::node

@@ -49,7 +49,21 @@ int main(int argc, char** argv) {
   app.add_option("--label", labels, "key=value label for the planner (repeatable)");
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
+  // Issue 12's picking and checking, with switches to measure each against its absence.
+  bool stream_check = true, origin_stripe = true;
+  app.add_option("--stream-check", stream_check,
+                 "digest downloads while they download (false: one read after the last piece)")
+      ->capture_default_str();
+  app.add_option("--digest-window", swarm_options.digest_window_bytes,
+                 "bytes past the verified prefix whose pieces are preferred (0: rarest first)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--origin-stripe", origin_stripe,
+                 "ask the origin first for a stripe of the file that starts at an offset derived "
+                 "from --name")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (origin_stripe) swarm_options.stripe_name = name;
   log::SetComponent("node " + name);
   if (verbose) log::SetLevel(log::Level::kDebug);
   // Bad flags are refused here, with one line, before anything starts.
@@ -103,6 +117,7 @@ int main(int argc, char** argv) {
   std::vector<fs::path> allowed_roots(roots.begin(), roots.end());
   node::OriginClient origin_client(origin);
   node::Fetcher fetcher(io, **index, origin_client, allowed_roots);
+  fetcher.stream_check = stream_check;
   swarm_options.listen = bt_listen;
   Swarm swarm(io, swarm_options, fetcher);
   fetcher.AttachSwarm(swarm);

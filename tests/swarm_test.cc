@@ -33,6 +33,25 @@ std::pair<uint64_t, uint64_t> TakenBytes(const std::string& log) {
   return {total, origin};
 }
 
+// The whole-file digests a node computed while downloading (node/stream_check.h), from the last
+// "streamed digests" line of its log, as {sha256 hex, md5 hex}.
+std::pair<std::string, std::string> StreamedDigests(const std::string& log) {
+  auto at = log.rfind(": streamed digests sha256:");
+  if (at == std::string::npos) return {};
+  char sha[65] = {}, md5[33] = {};
+  std::sscanf(log.c_str() + at, ": streamed digests sha256:%64s md5 %32s", sha, md5);
+  return {sha, md5};
+}
+
+// Node `log` verified its download from the digests it streamed, and they are the file's own.
+void ExpectStreamedCheckOf(const std::string& log, const fs::path& file, const std::string& who) {
+  auto [sha256, md5] = StreamedDigests(log);
+  EXPECT_EQ(sha256, Sha256Hex(file)) << who;
+  EXPECT_EQ(md5, Md5Hex(file)) << who;
+  EXPECT_EQ(log.find("checking the whole file again"), std::string::npos) << who;
+  EXPECT_NE(log.find(") while downloading ("), std::string::npos) << who;
+}
+
 TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   TempDir dir;
   Fleet fleet(dir.path());
@@ -58,6 +77,7 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   for (int i = 0; i < kNodes; ++i) {
     ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
     EXPECT_EQ(Md5Hex(replies[i].path), md5) << "node " << i;
+    ExpectStreamedCheckOf(fleet.node(i).Stderr(), file, "node " + std::to_string(i));
     uploaded_by_nodes += fleet.UploadedBytes(i);
     auto [taken, taken_from_origin] = TakenBytes(fleet.node(i).Stderr());
     EXPECT_EQ(taken, replies[i].downloaded_bytes) << "node " << i;
@@ -139,6 +159,50 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   EXPECT_EQ(Md5Hex(reply.path), Md5Hex(file));
   EXPECT_NE(fleet.node(1).Stderr().find("failed its hash check"), std::string::npos)
       << "node 1 never met the corrupt data, so this test proved nothing";
+  ExpectStreamedCheckOf(fleet.node(1).Stderr(), file, "node 1");
+}
+
+// The digests a node streams while downloading are the file's own even when the download is
+// SIGKILLed and resumed (the restarted node re-reads the prefix it had) and a peer sends corrupt
+// pieces (a piece that fails its hash check never enters the digests).
+TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
+  TempDir dir;
+  Fleet fleet(dir.path());
+  fleet.StartSeeder({"--upload-limit", "2000000"});
+  fleet.StartNode(0);
+  fs::path file = dir / "artifact.bin";
+  constexpr uint64_t kSize = 6 << 20;
+  WriteRandomFile(file, kSize, 21);
+  std::string id = fleet.Put(file);
+  ASSERT_TRUE(fleet.Fetch(0, id, "").ok);
+  ExpectStreamedCheckOf(fleet.node(0).Stderr(), file, "node 0");
+  // Node 0 turns bad (its object overwritten behind libtorrent's back) and keeps serving.
+  fs::path object = fleet.NodeState(0) / "objects" / id.substr(7);
+  int fd = ::open(object.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  std::string junk(4096, 'X');
+  for (uint64_t offset = 100000; offset < kSize; offset += kSize / 9)
+    ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)), 4096);
+  ::close(fd);
+
+  // Node 1 is slow (1 MB/s down), so that it can be killed mid-way.
+  const std::vector<std::string> slow = {"--resume-interval", "1", "--download-limit", "1000000"};
+  fleet.StartNode(1, slow);
+  auto first = fleet.Fetch(1, id, (fleet.OutDir() / "copy").string(),
+                           [&](uint64_t done, uint64_t) { return done >= kSize / 2; });
+  ASSERT_FALSE(first.ok) << "finished before it could be interrupted";
+  const bool met_corruption = fleet.node(1).Stderr().find("failed its hash check") !=
+                              std::string::npos;
+  fleet.KillNode(1);
+  fleet.StartNode(1, slow);
+  auto second = fleet.Fetch(1, id, (fleet.OutDir() / "copy").string());
+  ASSERT_TRUE(second.ok) << second.error;
+  EXPECT_EQ(Md5Hex(second.path), Md5Hex(file));
+  const std::string log = fleet.node(1).Stderr();
+  EXPECT_NE(log.find("resuming interrupted download"), std::string::npos);
+  EXPECT_TRUE(met_corruption || log.find("failed its hash check") != std::string::npos)
+      << "node 1 never met the corrupt data, so this test proved less than it says";
+  ExpectStreamedCheckOf(log, file, "node 1 after its restart");
 }
 
 TEST(SwarmTest, RefusesBadRequestsWithClearErrors) {

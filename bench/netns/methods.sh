@@ -235,3 +235,17 @@ YAML
     } END { printf "%.2f", m }' "$work/apply.log")
   record "$method" "planner + shoal-node x$n, waves $waves, prestage $prestage; commands ${cmd_s}s; wave 1 fetch ${wave1_fetch_s}s; in cache $in_cache of $n$(shoal_tuning_note)"
 }
+
+# Issue 12's download path, one step at a time (tuning: compare them in one run):
+#   shoal-base    whole-file check after the last piece, rarest-first picking (before issue 12)
+#   shoal-stream  the check streamed while downloading, picking unchanged
+#   shoal-window  + the digest window in piece picking
+#   shoal         + the origin stripe (the default)
+run_shoal-base() {
+  SHOAL_NODE_ARGS="--stream-check false --digest-window 0 --origin-stripe false ${SHOAL_NODE_ARGS:-}" \
+    run_shoal shoal-base
+}
+run_shoal-stream() {
+  SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
+}
+run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }

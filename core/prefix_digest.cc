@@ -1,0 +1,105 @@
+#include "core/prefix_digest.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shoal {
+namespace {
+constexpr size_t kChunk = 1 << 20;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+}  // namespace
+
+PrefixDigest::PrefixDigest(std::filesystem::path file)
+    : path_(std::move(file)), sha256_(EVP_MD_CTX_new()), md5_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(md5_, EVP_md5(), nullptr);
+}
+
+PrefixDigest::~PrefixDigest() {
+  if (fd_ >= 0) ::close(fd_);
+  EVP_MD_CTX_free(sha256_);
+  EVP_MD_CTX_free(md5_);
+}
+
+bool PrefixDigest::OpenFile() {
+  if (fd_ >= 0) return true;
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) error_ = Error::of(path_.string(), "open: " + ErrnoText(errno));
+  return fd_ >= 0;
+}
+
+void PrefixDigest::WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset) {
+  if (!sink.status) return;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n =
+        ::pwrite(sink.file.fd(), data + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      sink.status = Error::of(sink.file.dest().string(), "write: " + ErrnoText(errno));
+      return;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // Start writeback now (no waiting): the commit's fsync then finds little dirty data.
+  ::sync_file_range(sink.file.fd(), static_cast<off_t>(offset), static_cast<off_t>(len),
+                    SYNC_FILE_RANGE_WRITE);
+}
+
+Status PrefixDigest::AdvanceTo(uint64_t end) {
+  if (error_) return *error_;
+  if (end <= digested_) return Status::Ok();
+  if (!OpenFile()) return *error_;
+  buf_.resize(kChunk);
+  while (digested_ < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, end - digested_));
+    ssize_t n = ::pread(fd_, buf_.data(), want, static_cast<off_t>(digested_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = Error::of(path_.string(), "read at offset " + std::to_string(digested_) + ": " +
+                                             (n == 0 ? "file is shorter than its verified pieces"
+                                                     : ErrnoText(errno)));
+      return *error_;
+    }
+    EVP_DigestUpdate(sha256_, buf_.data(), static_cast<size_t>(n));
+    EVP_DigestUpdate(md5_, buf_.data(), static_cast<size_t>(n));
+    for (Sink& sink : sinks_) WriteSink(sink, buf_.data(), static_cast<size_t>(n), digested_);
+    digested_ += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+void PrefixDigest::AddSink(StagedFile file) {
+  Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
+  if (digested_ == 0) return;
+  if (!OpenFile()) {
+    sink.status = *error_;
+    return;
+  }
+  buf_.resize(kChunk);
+  for (uint64_t at = 0; at < digested_ && sink.status;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, digested_ - at));
+    ssize_t n = ::pread(fd_, buf_.data(), want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      sink.status = Error::of(path_.string(),
+                              "read for the copy to " + sink.file.dest().string() + " failed");
+      break;
+    }
+    WriteSink(sink, buf_.data(), static_cast<size_t>(n), at);
+    at += static_cast<uint64_t>(n);
+  }
+}
+
+std::pair<Sha256, Md5> PrefixDigest::Final() {
+  std::pair<Sha256, Md5> out;
+  EVP_DigestFinal_ex(sha256_, out.first.bytes.data(), nullptr);
+  EVP_DigestFinal_ex(md5_, out.second.bytes.data(), nullptr);
+  return out;
+}
+
+}  // namespace shoal

@@ -1,0 +1,68 @@
+// The whole-file SHA-256 and MD5 of a file that is still being written, advanced over its
+// verified prefix as that grows (issue 12: a download's check runs while it downloads, so that
+// at its last piece only a short tail is left to hash). Every byte digested is also written to
+// each sink (a staged install, core/paths.h) from the same buffer, so installing the file
+// afterwards needs no second read of it.
+//
+// Not thread-safe: one thread drives a PrefixDigest (the node's digest worker).
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/digest.h"
+#include "core/paths.h"
+#include "core/result.h"
+
+namespace shoal {
+
+class PrefixDigest {
+ public:
+  explicit PrefixDigest(std::filesystem::path file);
+  ~PrefixDigest();
+  PrefixDigest(const PrefixDigest&) = delete;
+  PrefixDigest& operator=(const PrefixDigest&) = delete;
+
+  uint64_t digested() const { return digested_; }
+  // The first error (a read of the file failed): digesting stopped there.
+  const std::optional<Error>& error() const { return error_; }
+
+  // Digests bytes [digested(), end) of the file and writes them to every sink. The caller
+  // promises those bytes are final (libtorrent verified their pieces). Fails if the file cannot
+  // be read that far.
+  Status AdvanceTo(uint64_t end);
+
+  // Adds a copy destination. Bytes already digested are copied to it now (read back from the
+  // file); later ones as they are digested. A sink whose write fails is kept with its error, and
+  // the digests and the other sinks go on.
+  void AddSink(StagedFile sink);
+
+  struct Sink {
+    StagedFile file;
+    Status status;
+  };
+  std::vector<Sink>& sinks() { return sinks_; }
+
+  // The digests of the bytes digested so far. Call once.
+  std::pair<Sha256, Md5> Final();
+
+ private:
+  bool OpenFile();
+  void WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset);
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  EVP_MD_CTX* sha256_ = nullptr;
+  EVP_MD_CTX* md5_ = nullptr;
+  uint64_t digested_ = 0;
+  std::optional<Error> error_;
+  std::vector<Sink> sinks_;
+  std::vector<char> buf_;
+};
+
+}  // namespace shoal

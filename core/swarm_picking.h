@@ -1,0 +1,39 @@
+// Which pieces a downloading node asks for first (issue 12), as libtorrent piece priorities:
+//
+//  - its origin stripe (top): a run of pieces starting at an offset derived from the node's
+//    name. Only the origin has these early on, so this is what the node asks the origin for;
+//    nodes with different offsets ask it for distinct pieces, and the origin's upload is not
+//    spent on the same piece twice while the nodes then trade what they took.
+//  - the digest window (next): the few pieces just past the verified contiguous prefix, so that
+//    the whole-file SHA-256 + MD5 (node/stream_check.h) can follow the download and only a short
+//    tail is left to hash at the last piece. Peers other than the origin are asked for these
+//    first; it is a preference among what they have, not a sequential download.
+//  - everything else at libtorrent's default priority, rarest first.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace shoal {
+
+// Where a node's stripe starts, as a fraction of the file in [0, 1). A name ending in a number
+// k (node-7, rack2-host13) takes the van der Corput value of k - 1 (0, 1/2, 1/4, 3/4, 1/8, ...),
+// so hosts numbered 1..N spread evenly over the file for any N; other names hash to a value.
+double StripeOffsetOf(std::string_view node_name);
+
+// The node's stripe now: up to `length` pieces it does not have, going forward (wrapping) from
+// piece `start`, skipping those it has, and ending at the first one another peer has
+// (`availability` >= 2: the origin counts one). That is where the stripe runs into pieces that
+// the node can take from a peer instead of the origin, typically another node's stripe.
+// `availability` may be empty (unknown: counts as the origin's alone).
+std::vector<int> StripePieces(int start, const std::vector<bool>& have,
+                              const std::vector<int>& availability, int length);
+
+// libtorrent download priorities (1..7) for every one of `pieces`: the stripe's pieces top, then
+// the `window` pieces from `cursor` (the first piece not verified), the rest at the default.
+// Priority 0 (skip) is never used: every piece is still wanted.
+std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
+                                    int window);
+
+}  // namespace shoal

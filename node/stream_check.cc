@@ -1,0 +1,78 @@
+#include "node/stream_check.h"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "core/run_on_thread.h"
+
+namespace shoal::node {
+namespace asio = boost::asio;
+
+namespace {
+// Hand the worker at least this much at a time: one wake-up per MiB, not per piece.
+constexpr uint64_t kBatch = 1 << 20;
+}  // namespace
+
+StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
+                         int piece_length, int pieces)
+    : worker_(worker),
+      state_(std::make_shared<State>(std::move(file))),
+      size_(size),
+      piece_length_(piece_length),
+      pieces_(pieces),
+      verified_(static_cast<size_t>(std::max(0, pieces)), false) {}
+
+void StreamCheck::PieceVerified(int piece) {
+  if (piece < 0 || piece >= pieces_ || verified_[static_cast<size_t>(piece)]) return;
+  verified_[static_cast<size_t>(piece)] = true;
+  if (piece != frontier_) return;
+  while (frontier_ < pieces_ && verified_[static_cast<size_t>(frontier_)]) ++frontier_;
+  const uint64_t end =
+      std::min(size_, static_cast<uint64_t>(frontier_) * static_cast<uint64_t>(piece_length_));
+  if (end - posted_ >= kBatch || end == size_) Post(end);
+}
+
+void StreamCheck::Post(uint64_t end) {
+  posted_ = end;
+  asio::post(worker_, [state = state_, end] { (void)state->digest.AdvanceTo(end); });
+}
+
+void StreamCheck::AddInstall(StagedFile staged) {
+  ++installs_;
+  auto file = std::make_shared<StagedFile>(std::move(staged));
+  asio::post(worker_, [state = state_, file] { state->digest.AddSink(std::move(*file)); });
+}
+
+asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
+                                                          const ArtifactMeta& meta) {
+  // libtorrent finished the torrent: every piece passed, whether or not each one's alert came.
+  const uint64_t tail = size_ - posted_;
+  auto job = [state = state_, size = size_, meta, tail]() -> Outcome {
+    const auto started = std::chrono::steady_clock::now();
+    Outcome out;
+    out.tail_bytes = tail;
+    PrefixDigest& digest = state->digest;
+    if (auto s = digest.AdvanceTo(size); !s) {
+      out.error = s.error();
+    } else {
+      auto [sha256, md5] = digest.Final();
+      out.digests.emplace(sha256, md5);
+      if (ArtifactId{sha256} != meta.id || md5.hex() != meta.md5_hex || digest.digested() != size)
+        out.error = Error::of(meta.id.str(), "streamed SHA-256/MD5 do not match the artifact's");
+    }
+    for (auto& sink : digest.sinks()) {
+      if (out.error) break;
+      out.installs.push_back(
+          sink.status ? sink.file.Commit()
+                      : Error::of(sink.file.dest().string(), sink.status.error().message));
+    }
+    digest.sinks().clear();  // uncommitted temporaries are removed here, off the event loop
+    out.tail_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return out;
+  };
+  posted_ = size_;
+  co_return co_await RunOnExecutor(io, worker_.get_executor(), std::move(job));
+}
+
+}  // namespace shoal::node
