@@ -34,7 +34,10 @@ void StreamCheck::PieceVerified(int piece) {
 
 void StreamCheck::Post(uint64_t end) {
   posted_ = end;
-  asio::post(worker_, [state = state_, end] { (void)state->digest.AdvanceTo(end); });
+  asio::post(worker_, [state = state_, end] {
+    (void)state->digest.AdvanceTo(end);
+    state->digested.store(state->digest.digested(), std::memory_order_relaxed);
+  });
 }
 
 void StreamCheck::AddInstall(StagedFile staged) {
@@ -46,9 +49,9 @@ void StreamCheck::AddInstall(StagedFile staged) {
 asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
                                                           const ArtifactMeta& meta) {
   // libtorrent finished the torrent: every piece passed, whether or not each one's alert came.
-  const uint64_t tail = size_ - posted_;
-  auto job = [state = state_, size = size_, meta, tail]() -> Outcome {
-    const auto started = std::chrono::steady_clock::now();
+  const auto started = std::chrono::steady_clock::now();
+  const uint64_t tail = size_ - state_->digested.load(std::memory_order_relaxed);
+  auto job = [state = state_, size = size_, meta, tail, started]() -> Outcome {
     Outcome out;
     out.tail_bytes = tail;
     PrefixDigest& digest = state->digest;

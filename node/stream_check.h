@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -58,6 +59,7 @@ class StreamCheck {
   struct State {
     explicit State(std::filesystem::path file) : digest(std::move(file)) {}
     PrefixDigest digest;
+    std::atomic<uint64_t> digested{0};  // for the io thread: how far the worker has got
   };
 
   void Post(uint64_t end);
