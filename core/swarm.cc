@@ -186,16 +186,16 @@ void Swarm::UpdatePicking(Torrent& t) {
   int window = 0;
   if (options_.digest_window_bytes > 0)
     window = std::max(2, options_.digest_window_bytes / std::max(1, t.piece_length));
-  std::vector<int> stripe;
-  if (stripe_start_ppm_ >= 0) {
-    std::vector<int> availability;
+  std::vector<int> stripe, availability;
+  if (stripe_start_ppm_ >= 0 || window > 0)
     t.handle.piece_availability(availability);  // a round trip to libtorrent's thread
+  if (stripe_start_ppm_ >= 0) {
     const int start =
         static_cast<int>(static_cast<int64_t>(stripe_start_ppm_) * t.pieces / 1000000);
     const int length = std::max(1, options_.stripe_bytes / std::max(1, t.piece_length));
     stripe = StripePieces(start, t.have, availability, length);
   }
-  std::vector<uint8_t> wanted = PickPriorities(t.pieces, stripe, t.cursor, window);
+  std::vector<uint8_t> wanted = PickPriorities(t.pieces, stripe, t.cursor, window, availability);
   std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
   const bool first = t.priorities.size() != wanted.size();
   for (size_t i = 0; i < wanted.size(); ++i) {

@@ -46,10 +46,15 @@ std::vector<int> StripePieces(int start, const std::vector<bool>& have,
 }
 
 std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
-                                    int window) {
+                                    int window, const std::vector<int>& availability) {
   std::vector<uint8_t> out(static_cast<size_t>(std::max(0, pieces)), kDefault);
-  for (int i = std::max(0, cursor); i < std::min(pieces, cursor + window); ++i)
-    out[static_cast<size_t>(i)] = kWindow;
+  const bool peers_hold_pieces =
+      std::any_of(availability.begin(), availability.end(), [](int a) { return a >= 2; });
+  for (int i = std::max(0, cursor); i < std::min(pieces, cursor + window); ++i) {
+    const size_t at = static_cast<size_t>(i);
+    if (peers_hold_pieces && (at >= availability.size() || availability[at] < 2)) continue;
+    out[at] = kWindow;
+  }
   for (int piece : stripe)
     if (piece >= 0 && piece < pieces) out[static_cast<size_t>(piece)] = kStripe;
   return out;

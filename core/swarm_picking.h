@@ -32,8 +32,11 @@ std::vector<int> StripePieces(int start, const std::vector<bool>& have,
 
 // libtorrent download priorities (1..7) for every one of `pieces`: the stripe's pieces top, then
 // the `window` pieces from `cursor` (the first piece not verified), the rest at the default.
-// Priority 0 (skip) is never used: every piece is still wanted.
+// Once any peer but the origin holds pieces (some `availability` >= 2), only window pieces that
+// such a peer holds are raised: the window is taken from peers, and the origin, asked first for
+// the stripe, is not asked for the same window pieces by every node. Priority 0 (skip) is never
+// used: every piece is still wanted.
 std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
-                                    int window);
+                                    int window, const std::vector<int>& availability = {});
 
 }  // namespace shoal

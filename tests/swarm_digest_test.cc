@@ -104,5 +104,15 @@ TEST(SwarmPickingTest, PrioritiesPutTheStripeFirstThenTheDigestWindow) {
   for (uint8_t v : PickPriorities(100, {5, 6}, 0, 0)) EXPECT_GE(v, 1);
 }
 
+TEST(SwarmPickingTest, WindowIsTakenFromPeersOnceTheyHoldPieces) {
+  // Only the origin holds anything (availability 1 everywhere): the whole window is raised.
+  EXPECT_EQ(PickPriorities(6, {}, 1, 3, {1, 1, 1, 1, 1, 1}),
+            (std::vector<uint8_t>{4, 6, 6, 6, 4, 4}));
+  // Peers hold pieces 2 and 5: of the window, only piece 2 is raised; piece 1 and 3, which only
+  // the origin has, stay at the default so that every node does not ask the origin for them.
+  EXPECT_EQ(PickPriorities(6, {}, 1, 3, {1, 1, 2, 1, 1, 3}),
+            (std::vector<uint8_t>{4, 4, 6, 4, 4, 4}));
+}
+
 }  // namespace
 }  // namespace shoal::testing

@@ -249,3 +249,9 @@ run_shoal-stream() {
   SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
 }
 run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }
+
+# Shoal from another build (A/B of two builds in one run): SHOAL_ALT_BIN_DIR=DIR.
+run_shoal-alt() {
+  local bin_dir=${SHOAL_ALT_BIN_DIR:?shoal-alt needs SHOAL_ALT_BIN_DIR}
+  run_shoal shoal-alt
+}
