@@ -27,7 +27,34 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
     auto send = [session, reply] { (void)session->Send(*reply); };
     auto handled = ReadSafely([&] {
       auto req = (*frame)->Root<proto::CliRequest>();
-      switch (req.which()) {
+      // run, apply, rerun with a request id already served: that run again, not a second one.
+      const auto which = req.which();
+      const bool starts = which == proto::CliRequest::RUN ||
+                          which == proto::CliRequest::APPLY || which == proto::CliRequest::RERUN;
+      const std::string request_id = starts ? std::string(req.getRequestId()) : std::string();
+      if (request_id.size() > RequestIds::kMaxIdBytes) {
+        Fail(*reply, "request id longer than " + std::to_string(RequestIds::kMaxIdBytes) +
+                         " characters");
+        return true;
+      }
+      if (auto known = request_id.empty() ? std::nullopt : request_ids_.Find(request_id)) {
+        if (Run* r = runs_.FindRun(*known)) {
+          SHOAL_LOG(Info) << who << " repeated request " << request_id << ": run " << *known;
+          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
+          runs_.FillStatus(*r, false, status);
+          job_runs_.FillStatus(*r, false, status);
+        } else {
+          Fail(*reply, "this request started run " + std::to_string(*known) + ", which is gone");
+        }
+        // The first request's run may still wait for its commit: reply after the next one.
+        store_->Write([](lmdb::Txn&) { return Status::Ok(); }, send);
+        deferred = true;
+        return true;
+      }
+      auto remember = [&](uint64_t run_id) {
+        if (!request_id.empty()) request_ids_.Remember(request_id, run_id, NowMs());
+      };
+      switch (which) {
         case proto::CliRequest::HOSTS: {
           auto& hosts = registry_.hosts();
           auto list = reply->initRoot<proto::CliReply>().initHosts(hosts.size());
@@ -51,6 +78,7 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           if (!run) {
             Fail(*reply, run.error().message);
           } else {
+            remember(*run);
             runs_.FillStatus(*runs_.FindRun(*run), false,
                              reply->initRoot<proto::CliReply>().initRunStatus());
             deferred = true;
@@ -88,6 +116,7 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             Fail(*reply, run.error().message);
             break;
           }
+          remember(*run);
           audit_.Record(who, "apply", "run " + std::to_string(*run) + ": job " +
                                           std::string(q.getFileName()));
           Run* r = runs_.FindRun(*run);
@@ -104,6 +133,7 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             Fail(*reply, run.error().message);
             break;
           }
+          remember(*run);
           audit_.Record(who, "rerun", "run " + std::to_string(*run) + " reruns run " +
                                           std::to_string(q.getRunId()) +
                                           (q.getFailedOnly() ? " (failed hosts)" : ""));

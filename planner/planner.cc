@@ -32,6 +32,11 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
     if (!s) return s.error();
   }
   Planner* self = p.get();
+  if (auto s = p->request_ids_.Load(
+          NowMs(), [self](uint64_t id) { return self->runs_.FindRun(id) != nullptr; });
+      !s) {
+    return s.error();
+  }
   // Session tickets sealed with keys kept beside the CA: after a restart, nodes resume.
   net::ServerOptions tls_options;
   tls_options.ticket_keys_file = p->options_.dir.root / "ticket.keys";  // `dir` was moved
@@ -53,6 +58,7 @@ Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> s
       join_(std::move(join)),
       registry_(*store_),
       runs_(*store_),
+      request_ids_(*store_),
       job_runs_(io, *store_, runs_, registry_,
                 JobRuns::Hooks{
                     [this](const Run& run, const std::vector<uint64_t>& ids) { SendTasks(run, ids); },

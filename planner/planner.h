@@ -19,6 +19,7 @@
 #include "planner/job_runs.h"
 #include "planner/join.h"
 #include "planner/registry.h"
+#include "planner/request_ids.h"
 #include "planner/run_store.h"
 #include "planner/stats_store.h"
 #include "planner/store.h"
@@ -82,6 +83,7 @@ class Planner {
   JoinService join_;
   Registry registry_;
   RunStore runs_;
+  RequestIds request_ids_;
   JobRuns job_runs_;
   StatsStore stats_;
   Audit audit_;

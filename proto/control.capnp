@@ -324,6 +324,10 @@ struct CliRequest {
     cancel @11 :UInt64;
     rerun @12 :RerunRequest;
   }
+  # run, apply, rerun: a key the client chose (at most 64 characters). The planner remembers it
+  # durably with the run it started, so a client that lost its connection before the reply can
+  # send the same request again and gets that run back instead of a second one.
+  requestId @13 :Text;
 }
 
 struct RunQuery {

@@ -20,6 +20,7 @@ class ControlPlane {
   // Starts (or restarts, on the same port if it had one) the planner; returns its address.
   std::string StartPlanner();
   void KillPlanner();
+  ChildProcess& planner() { return *planner_; }
   std::filesystem::path planner_dir() const { return planner_dir_; }
   const std::string& address() const { return address_; }
 

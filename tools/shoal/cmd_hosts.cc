@@ -1,50 +1,15 @@
 // `shoal hosts`: the fleet with state, address, placement, version, uptime, reboots, the
-// latest built-in stats, labels, groups and open problems. Also the control-plane commands'
-// shared connection helpers.
+// latest built-in stats, labels, groups and open problems.
 #include <capnp/message.h>
 
 #include <cstdio>
 #include <iostream>
 
 #include "core/framing.h"
-#include "core/net/control_client.h"
 #include "proto/control.capnp.h"
 #include "tools/shoal/commands.h"
 
 namespace shoal::cli {
-
-void AddPlannerFlags(CLI::App* command, PlannerFlags& flags) {
-  command->add_option("--planner-dir", flags.dir,
-                      "planner state dir with ca.crt, admin.crt/key, planner.ready "
-                      "(default: $SHOAL_PLANNER_DIR)");
-  command->add_option("--planner", flags.address, "HOST:PORT (default: from planner.ready)");
-}
-
-std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuilder& request) {
-  static std::unique_ptr<net::ControlClient> client;
-  if (!client) {
-    auto c = net::ControlClient::Open(flags.dir, flags.address);
-    if (!c) {
-      std::cerr << "shoal: " << c.error().message << "\n";
-      std::exit(1);
-    }
-    client = std::move(*c);
-  }
-  auto reply = client->Call(request);
-  if (!reply) {
-    std::cerr << "shoal: planner: " << reply.error().message << "\n";
-    std::exit(1);
-  }
-  auto failure = ReadSafely([&]() -> std::string {
-    auto r = (*reply)->Root<proto::CliReply>();
-    return r.isFailure() ? std::string(r.getFailure().getMessage()) : std::string();
-  });
-  if (!failure || !failure->empty()) {
-    std::cerr << "shoal: " << (failure ? *failure : failure.error().message) << "\n";
-    std::exit(1);
-  }
-  return std::move(*reply);
-}
 
 namespace {
 std::string Metric(proto::HostInfo::Reader h, const std::string& name, int precision) {

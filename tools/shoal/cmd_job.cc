@@ -1,6 +1,8 @@
 // Jobs: `shoal plan JOB.yaml` (the waves, steps and artifacts; touches nothing), `shoal apply
 // JOB.yaml` (puts `source:` files to the seeder, starts the run, follows it), `shoal watch
 // RUN`, `shoal runs`, `shoal rerun RUN [--failed]`, `shoal resume RUN`, `shoal cancel RUN`.
+// apply, watch and rerun re-attach after a lost planner connection (planner_call.cc); apply and
+// rerun send a request id, so a request re-sent after a drop never starts a second run.
 #include <capnp/message.h>
 
 #include <cstdio>
@@ -21,7 +23,7 @@ namespace {
 
 struct JobFlags {
   PlannerFlags planner;
-  std::string file, seeder;
+  std::string file, seeder, request_id;
   uint64_t run_id = 0;
   bool detach = false, quiet = false, failed_only = false;
 };
@@ -106,14 +108,19 @@ int Apply(const JobFlags& f) {
   std::string yaml = ReadJobFile(f.file);
   auto pins = Pins(f, yaml, PinMode::kPutToSeeder);
   capnp::MallocMessageBuilder request;
-  FillJobRequest(f.file, yaml, pins, request.initRoot<proto::CliRequest>().initApply());
+  auto root = request.initRoot<proto::CliRequest>();
+  // Sent again after a lost connection: still one run.
+  root.setRequestId(f.request_id.empty() ? NewRequestId() : f.request_id);
+  FillJobRequest(f.file, yaml, pins, root.initApply());
   auto reply = CallPlanner(f.planner, request);
   return Started(f, *reply);
 }
 
 int Rerun(const JobFlags& f) {
   capnp::MallocMessageBuilder request;
-  auto r = request.initRoot<proto::CliRequest>().initRerun();
+  auto root = request.initRoot<proto::CliRequest>();
+  root.setRequestId(NewRequestId());
+  auto r = root.initRerun();
   r.setRunId(f.run_id);
   r.setFailedOnly(f.failed_only);
   auto reply = CallPlanner(f.planner, request);
@@ -154,7 +161,9 @@ int Simple(const JobFlags& f, bool resume) {
   } else {
     root.setCancel(f.run_id);
   }
-  CallPlanner(f.planner, request);
+  PlannerFlags once = f.planner;
+  once.reattach_timeout_s = 0;  // not retried: a resume sent twice could open two gates
+  CallPlanner(once, request);
   std::printf("run %lu: %s\n", static_cast<unsigned long>(f.run_id),
               resume ? "resumed" : "cancelled (tasks in flight are asked to stop)");
   return 0;
@@ -181,18 +190,24 @@ void AddJobCommands(CLI::App& app) {
 
   auto* apply = app.add_subcommand("apply", "start a job and follow it to the end");
   job_file(apply);
+  AddReattachFlag(apply, f.planner);
+  apply->add_option("--request-id", f.request_id,
+                    "idempotency key (<= 64 chars): an apply repeating an earlier one's id gets "
+                    "that run back instead of starting another (default: random)");
   apply->add_flag("--detach,-d", f.detach, "print the run id and return (`shoal watch RUN`)");
   apply->add_flag("--quiet,-q", f.quiet, "no progress line");
   apply->callback([] { std::exit(Apply(f)); });
 
   auto* watch = app.add_subcommand("watch", "follow a job run to the end");
   AddPlannerFlags(watch, f.planner);
+  AddReattachFlag(watch, f.planner);
   watch->add_option("run", f.run_id, "run id")->required();
   watch->add_flag("--quiet,-q", f.quiet, "no progress line");
   watch->callback([] { std::exit(WatchJobRun(f.planner, f.run_id, f.quiet)); });
 
   auto* rerun = app.add_subcommand("rerun", "run a finished job run's job again");
   AddPlannerFlags(rerun, f.planner);
+  AddReattachFlag(rerun, f.planner);
   rerun->add_option("run", f.run_id, "run id")->required();
   rerun->add_flag("--failed", f.failed_only,
                   "only the hosts that failed or never ran (never one that succeeded)");

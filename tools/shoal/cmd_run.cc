@@ -1,6 +1,8 @@
 // `shoal run 'CMD' --on TARGET...`: runs a command on hosts, prints a live progress line
 // (done/ok/failed/running of N) on stderr, then one line per host. Exit status: 0 if every
-// host succeeded, 1 otherwise (2 with --no-wait: the run id is printed and nothing awaited).
+// host succeeded, 1 otherwise (--no-wait: the run id is printed and nothing awaited). A lost
+// planner connection is re-attached (tools/shoal/planner_call.cc); the request carries a random
+// request id, so re-sending it after a drop never starts a second run.
 #include <capnp/message.h>
 #include <unistd.h>
 
@@ -18,7 +20,7 @@ namespace {
 
 struct RunFlags {
   PlannerFlags planner;
-  std::string body, script, interpreter = "sh", run_as, cwd;
+  std::string body, script, interpreter = "sh", run_as, cwd, request_id;
   std::vector<std::string> targets, env, args;
   double timeout_s = 0;
   bool no_wait = false, quiet = false;
@@ -46,7 +48,10 @@ const char* EndName(proto::TaskEnd end) {
 
 int Run(const RunFlags& f) {
   capnp::MallocMessageBuilder request;
-  auto run = request.initRoot<proto::CliRequest>().initRun();
+  auto root = request.initRoot<proto::CliRequest>();
+  // Sent again after a lost connection: still one run.
+  root.setRequestId(f.request_id.empty() ? NewRequestId() : f.request_id);
+  auto run = root.initRun();
   auto targets = run.initTargets(f.targets.size());
   for (size_t i = 0; i < f.targets.size(); ++i) targets.set(i, f.targets[i]);
   auto task = run.initTask();
@@ -79,7 +84,7 @@ int Run(const RunFlags& f) {
   for (;;) {
     capnp::MallocMessageBuilder q;
     q.initRoot<proto::CliRequest>().initRunStatus().setRunId(run_id);
-    auto reply = CallPlanner(f.planner, q);
+    auto reply = CallPlanner(f.planner, q, run_id);
     auto st = reply->Root<proto::CliReply>().getRunStatus();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     bool finished = st.getDone() == st.getTotal();
@@ -96,7 +101,7 @@ int Run(const RunFlags& f) {
   auto rq = q.initRoot<proto::CliRequest>().initRunStatus();
   rq.setRunId(run_id);
   rq.setWithResults(true);
-  auto reply = CallPlanner(f.planner, q);
+  auto reply = CallPlanner(f.planner, q, run_id);
   auto st = reply->Root<proto::CliReply>().getRunStatus();
   for (auto r : st.getResults()) {
     auto res = r.getResult();
@@ -120,6 +125,7 @@ void AddRunCommand(CLI::App& app) {
   static RunFlags f;
   auto* cmd = app.add_subcommand("run", "run a command on hosts and show every host's result");
   AddPlannerFlags(cmd, f.planner);
+  AddReattachFlag(cmd, f.planner);
   cmd->add_option("command", f.body, "script body (run by --interpreter)");
   cmd->add_option("--on", f.targets, "HOST | GROUP | key=value | all (repeatable)")->required();
   cmd->add_option("--script", f.script, "run a script stored on the nodes (absolute path)");
@@ -129,6 +135,9 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--cwd", f.cwd, "working directory");
   cmd->add_option("--env", f.env, "KEY=VALUE (repeatable)");
   cmd->add_option("--timeout", f.timeout_s, "seconds; the process group is killed after it");
+  cmd->add_option("--request-id", f.request_id,
+                  "idempotency key (<= 64 chars): a run repeating an earlier one's id gets that "
+                  "run back instead of starting another (default: random)");
   cmd->add_flag("--no-wait", f.no_wait, "print the run id and return");
   cmd->add_flag("--quiet,-q", f.quiet, "no progress line");
   cmd->callback([] { std::exit(Run(f)); });

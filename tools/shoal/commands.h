@@ -30,15 +30,26 @@ void AddJoinTokenCommand(CLI::App& app);
 // Jobs and waves: plan, apply, watch, runs, rerun, resume, cancel.
 void AddJobCommands(CLI::App& app);
 
-// Shared by the control-plane commands (defined in cmd_hosts.cc): where the planner is
+// Shared by the control-plane commands (defined in planner_call.cc): where the planner is
 // (--planner-dir / SHOAL_PLANNER_DIR, --planner / SHOAL_PLANNER), and one request/reply call
 // whose reply is a proto::CliReply that is not a failure (else the program exits with 1).
 struct PlannerFlags {
   std::string dir, address;
+  // After a connection that worked is lost: how long to keep re-attaching (0: exit 1 at once).
+  double reattach_timeout_s = 0;
 };
+inline constexpr double kDefaultReattachSeconds = 300;
 void AddPlannerFlags(CLI::App* command, PlannerFlags& flags);
-// Connects on first use (then reuses the connection) and performs one call; on any failure
-// prints it and exits with status 1. Returns the reply frame (root: proto::CliReply).
-std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuilder& request);
+// --reattach-timeout SECONDS (default kDefaultReattachSeconds), for commands whose requests are
+// safe to send again: queries, and run/apply/rerun with a request id.
+void AddReattachFlag(CLI::App* command, PlannerFlags& flags);
+// A fresh random request id (32 hex characters) for CliRequest.requestId.
+std::string NewRequestId();
+// Connects on first use (then reuses the connection) and performs one call. A lost connection
+// is re-attached while flags.reattach_timeout_s allows, saying so on stderr with `run_id` (0:
+// not known yet). On any other failure prints it and exits with status 1. Returns the reply
+// frame (root: proto::CliReply).
+std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuilder& request,
+                                   uint64_t run_id = 0);
 
 }  // namespace shoal::cli

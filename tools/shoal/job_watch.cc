@@ -32,7 +32,7 @@ void PrintResults(const PlannerFlags& flags, uint64_t run_id) {
   auto rq = q.initRoot<proto::CliRequest>().initRunStatus();
   rq.setRunId(run_id);
   rq.setWithResults(true);
-  auto reply = CallPlanner(flags, q);
+  auto reply = CallPlanner(flags, q, run_id);
   auto st = reply->Root<proto::CliReply>().getRunStatus();
   auto job = st.getJob();
   auto steps = job.getSteps();
@@ -82,7 +82,7 @@ int WatchJobRun(const PlannerFlags& flags, uint64_t run_id, bool quiet) {
   for (;;) {
     capnp::MallocMessageBuilder q;
     q.initRoot<proto::CliRequest>().initRunStatus().setRunId(run_id);
-    auto reply = CallPlanner(flags, q);
+    auto reply = CallPlanner(flags, q, run_id);
     auto st = reply->Root<proto::CliReply>().getRunStatus();
     if (!st.hasJob()) {
       std::fprintf(stderr, "shoal: run %lu is not a job run (see `shoal logs`)\n",
