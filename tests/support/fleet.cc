@@ -19,15 +19,28 @@ Fleet::Fleet(const fs::path& root) : root_(root) {
     std::ofstream key(root_ / "tracker/key");
     key << "fleet-test-registration-key-" << ::getpid() << "\n";
   }
+  StartTracker();
+}
+
+void Fleet::StartTracker() {
+  fs::remove(root_ / "tracker/ready");
+  // A restart listens on the same port: the seeder and nodes keep announcing to it.
+  std::string listen = tracker_address_.empty() ? "127.0.0.1:0" : tracker_address_;
   tracker_ = std::make_unique<ChildProcess>(
       "shoal-tracker",
-      std::vector<std::string>{"--listen", "127.0.0.1:0", "--ready-file",
+      std::vector<std::string>{"--listen", listen, "--ready-file",
                                (root_ / "tracker/ready").string(), "--interval", "2",
                                "--register-key-file", (root_ / "tracker/key").string()},
-      root_ / "tracker/log");
+      root_ / ("tracker/log-" + std::to_string(++tracker_starts_)));
   auto ready = WaitForReadyFile(root_ / "tracker/ready");
   announce_ = ready["announce"];
+  tracker_address_ = ready["tracker"];
   if (announce_.empty()) ADD_FAILURE() << "tracker did not start: " << tracker_->Stderr();
+}
+
+void Fleet::KillTracker() {
+  tracker_->Kill(SIGKILL);
+  tracker_->Wait();
 }
 
 void Fleet::StartSeeder(const std::vector<std::string>& extra) {
@@ -47,6 +60,11 @@ void Fleet::StartSeeder(const std::vector<std::string>& extra) {
 
 void Fleet::StopSeeder() {
   seeder_->Kill(SIGTERM);
+  seeder_->Wait();
+}
+
+void Fleet::KillSeeder() {
+  seeder_->Kill(SIGKILL);
   seeder_->Wait();
 }
 

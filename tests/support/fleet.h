@@ -26,13 +26,19 @@ class Fleet {
  public:
   explicit Fleet(const std::filesystem::path& root);
 
+  // Restarts the tracker (started by the constructor) on the same port; KillTracker SIGKILLs it.
+  void StartTracker();
+  void KillTracker();
   // Starts (or restarts, keeping its state) the seeder. Extra flags, e.g. --upload-limit.
   void StartSeeder(const std::vector<std::string>& extra = {});
   void StopSeeder();
+  void KillSeeder();  // SIGKILL
   // Starts node `i` (state in root/node-i, installs allowed under root/out). Keeps its state.
   void StartNode(int i, const std::vector<std::string>& extra = {});
   void KillNode(int i);
   ChildProcess& node(int i) { return *nodes_.at(i); }
+  ChildProcess& tracker() { return *tracker_; }
+  ChildProcess& seeder() { return *seeder_; }
 
   std::filesystem::path NodeState(int i) const { return root_ / ("node-" + std::to_string(i)); }
   std::filesystem::path OutDir() const { return root_ / "out"; }
@@ -49,7 +55,8 @@ class Fleet {
 
  private:
   std::filesystem::path root_;
-  std::string announce_;
+  std::string announce_, tracker_address_;
+  int tracker_starts_ = 0;
   std::string origin_;
   std::unique_ptr<ChildProcess> tracker_, seeder_;
   std::map<int, std::unique_ptr<ChildProcess>> nodes_;
