@@ -268,6 +268,7 @@ TEST(ChaosTest, JobsSurviveRandomSigkillsOfEveryDaemon) {
   const uint64_t seed = static_cast<uint64_t>(
       EnvSeconds("SHOAL_CHAOS_SEED", static_cast<double>(std::random_device{}() % 1000000)));
   std::printf("chaos: %.0f s, seed %lu\n", seconds, static_cast<unsigned long>(seed));
+  std::fflush(stdout);
   ChaosFleet f;
   ASSERT_TRUE(f.AllOnline());
 
