@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "tests/support/fleet.h"
 
@@ -29,12 +30,16 @@ TEST(SeederTest, RestartReseedsWithoutRehashingAndQuarantinesChangedObjects) {
     f.write("garbage", 7);
   }
   fleet.StartSeeder();
-  fleet.StopSeeder();  // flush its log
-  std::string log;
-  {
+  // The ready file means listening; the stored artifacts are seeded once the closed tracker has
+  // registered them, which may come later. Wait for that line before stopping.
+  auto read_log = [&] {
     std::ifstream in(dir / "seeder.log.err");
-    log.assign(std::istreambuf_iterator<char>(in), {});
-  }
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (int i = 0; i < 300 && read_log().find("stored artifact(s)") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fleet.StopSeeder();  // flush its log
+  std::string log = read_log();
   EXPECT_NE(log.find("seeding 1 stored artifact(s)"), std::string::npos) << log;
   EXPECT_NE(log.find(id_b + ": object changed on disk; rehashing"), std::string::npos);
   EXPECT_EQ(log.find(id_a + ": object changed"), std::string::npos) << "a was rehashed";
