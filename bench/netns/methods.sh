@@ -118,7 +118,7 @@ shoal_fleet_up() {
   node_args+=("$@")
   shoal_id=""
   local missing=() b
-  for b in shoal-tracker shoal-seeder shoal-node shoal shoal-planner; do
+  for b in shoal-tracker shoal-seeder shoal-node shoal; do
     [[ -x $bin_dir/$b ]] || missing+=("$b")
   done
   if ((${#missing[@]})); then
@@ -181,6 +181,7 @@ rollout_case() {
   # The planner starts before the nodes (they join it), so its state is outside $work/state,
   # which shoal_fleet_up recreates.
   local pstate="$work/planner-state"
+  [[ -x $bin_dir/shoal-planner ]] || { echo "  $method: no shoal-planner in $bin_dir" >&2; return 1; }
   rm -rf "$pstate"
   "$bin_dir/shoal-planner" init --state-dir "$pstate" >/dev/null
   hx 0 "$bin_dir/shoal-planner" serve --state-dir "$pstate" --listen "$(origin_ip):7400" \
