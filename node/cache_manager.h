@@ -25,6 +25,7 @@
 #include "core/artifact_index.h"
 #include "core/result.h"
 #include "core/swarm.h"
+#include "core/units.h"
 
 namespace shoal::node {
 
@@ -91,7 +92,7 @@ class CacheManager {
   std::map<ArtifactId, int> pins_;
 };
 
-// Parses a byte count with an optional K, M, G or T suffix (powers of 1024), e.g. "20G".
-Result<uint64_t> ParseByteSize(const std::string& text);
+// Byte counts with a K, M, G or T suffix (powers of 1024): shared with the planner's flags.
+using ::shoal::ParseByteSize;
 
 }  // namespace shoal::node

@@ -16,6 +16,20 @@ void Fail(capnp::MallocMessageBuilder& reply, const std::string& why) {
 }
 }  // namespace
 
+Status Planner::FillRunStatus(uint64_t run_id, bool with_results, proto::RunStatus::Builder out) {
+  if (const Run* run = runs_.FindRun(run_id)) {
+    runs_.FillStatus(*run, with_results && !run->is_job(), out);
+    job_runs_.FillStatus(*run, with_results, out);
+    return Status::Ok();
+  }
+  // Finished: read back from LMDB.
+  auto stored = runs_.ReadStored(run_id, with_results);
+  if (!stored) return Error{"no such run"};
+  if (with_results && stored->run.is_job()) return job_runs_.FillStored(*stored, true, out);
+  RunStore::FillStatus(*stored, with_results, out);
+  return Status::Ok();
+}
+
 asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Identity id) {
   const std::string who = id.cn;
   for (;;) {
@@ -38,11 +52,9 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
         return true;
       }
       if (auto known = request_id.empty() ? std::nullopt : request_ids_.Find(request_id)) {
-        if (Run* r = runs_.FindRun(*known)) {
+        // The run may have finished meanwhile: FillRunStatus reads it back from LMDB.
+        if (FillRunStatus(*known, false, reply->initRoot<proto::CliReply>().initRunStatus())) {
           SHOAL_LOG(Info) << who << " repeated request " << request_id << ": run " << *known;
-          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
-          runs_.FillStatus(*r, false, status);
-          job_runs_.FillStatus(*r, false, status);
         } else {
           Fail(*reply, "this request started run " + std::to_string(*known) + ", which is gone");
         }
@@ -79,21 +91,16 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             Fail(*reply, run.error().message);
           } else {
             remember(*run);
-            runs_.FillStatus(*runs_.FindRun(*run), false,
-                             reply->initRoot<proto::CliReply>().initRunStatus());
+            (void)FillRunStatus(*run, false, reply->initRoot<proto::CliReply>().initRunStatus());
             deferred = true;
           }
           break;
         }
         case proto::CliRequest::RUN_STATUS: {
-          Run* run = runs_.FindRun(req.getRunStatus().getRunId());
-          if (!run) {
-            Fail(*reply, "no such run");
-          } else {
-            auto status = reply->initRoot<proto::CliReply>().initRunStatus();
-            bool with_results = req.getRunStatus().getWithResults();
-            runs_.FillStatus(*run, with_results && !run->is_job(), status);
-            job_runs_.FillStatus(*run, with_results, status);
+          auto q = req.getRunStatus();
+          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
+          if (auto s = FillRunStatus(q.getRunId(), q.getWithResults(), status); !s) {
+            Fail(*reply, s.error().message);
           }
           break;
         }
@@ -119,10 +126,7 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           remember(*run);
           audit_.Record(who, "apply", "run " + std::to_string(*run) + ": job " +
                                           std::string(q.getFileName()));
-          Run* r = runs_.FindRun(*run);
-          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
-          runs_.FillStatus(*r, false, status);
-          job_runs_.FillStatus(*r, false, status);
+          (void)FillRunStatus(*run, false, reply->initRoot<proto::CliReply>().initRunStatus());
           deferred = true;
           break;
         }
@@ -137,10 +141,7 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           audit_.Record(who, "rerun", "run " + std::to_string(*run) + " reruns run " +
                                           std::to_string(q.getRunId()) +
                                           (q.getFailedOnly() ? " (failed hosts)" : ""));
-          Run* r = runs_.FindRun(*run);
-          auto status = reply->initRoot<proto::CliReply>().initRunStatus();
-          runs_.FillStatus(*r, false, status);
-          job_runs_.FillStatus(*r, false, status);
+          (void)FillRunStatus(*run, false, reply->initRoot<proto::CliReply>().initRunStatus());
           deferred = true;
           break;
         }
@@ -158,33 +159,31 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           break;
         }
         case proto::CliRequest::RUNS: {
-          auto& all = runs_.runs();
-          size_t n = std::min<size_t>(all.size(), 50);
-          auto list = reply->initRoot<proto::CliReply>().initRuns(n);
-          size_t i = 0;
-          for (auto it = all.rbegin(); it != all.rend() && i < n; ++it) {
-            runs_.FillStatus(it->second, false, list[i]);
-            job_runs_.FillStatus(it->second, false, list[i++]);
-          }
+          auto ids = runs_.RecentIds(50);
+          auto list = reply->initRoot<proto::CliReply>().initRuns(ids.size());
+          for (size_t i = 0; i < ids.size(); ++i) (void)FillRunStatus(ids[i], false, list[i]);
           break;
         }
         case proto::CliRequest::LOGS: {
           auto q = req.getLogs();
-          Run* run = runs_.FindRun(q.getRunId());
-          Task* task = nullptr;
-          if (run) {
+          const std::string host = q.getHost();
+          uint64_t task_id = 0;
+          auto pick = [&](const Task& t) {
+            if (t.host == host && (q.getTaskId() == 0 || q.getTaskId() == t.id)) task_id = t.id;
+          };
+          if (const Run* run = runs_.FindRun(q.getRunId())) {
             for (uint64_t t : run->task_ids) {
-              Task* cand = runs_.FindTask(t);
-              if (!cand || cand->host != std::string(q.getHost())) continue;
-              if (q.getTaskId() == 0 || q.getTaskId() == cand->id) task = cand;
+              if (const Task* cand = runs_.FindTask(t)) pick(*cand);
             }
+          } else if (auto stored = runs_.ReadStored(q.getRunId(), true, host); stored) {
+            for (const auto& [id, t] : stored->tasks) pick(t);  // a finished run's
           }
-          if (!task) {
+          if (task_id == 0) {
             Fail(*reply, "no task of that run on that host");
             break;
           }
           bool more = false;
-          auto chunks = runs_.ReadOutput(task->id, q.getFromSeq(), kLogPageBytes, &more);
+          auto chunks = runs_.ReadOutput(task_id, q.getFromSeq(), kLogPageBytes, &more);
           if (!chunks) {
             Fail(*reply, chunks.error().message);
             break;

@@ -77,6 +77,13 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
   if (task.getBody().size() == 0 && task.getStoredScript().size() == 0) {
     return Error{"nothing to run: give a script body or a stored script"};
   }
+  int64_t wait_until_ms = 0;
+  if (const uint64_t wait = request.getWaitOfflineMs(); wait > 0) {
+    if (wait > static_cast<uint64_t>(kMaxWaitOfflineMs)) {
+      return Error{"--wait-offline: at most 7d"};
+    }
+    wait_until_ms = NowMs() + static_cast<int64_t>(wait);
+  }
   auto hosts = registry_.Select(targets);
   if (!hosts) return hosts.error();
   capnp::MallocMessageBuilder spec;
@@ -87,11 +94,17 @@ Result<uint64_t> Planner::StartRun(const std::string& who, proto::RunRequest::Re
   root.setRunId(0);
   std::vector<std::string> names;
   for (Host* h : *hosts) names.push_back(h->name);
-  Run& run = runs_.Create(who, targets, FlatMessageBytes(spec), names);
+  Run& run = runs_.Create(who, targets, FlatMessageBytes(spec), names, wait_until_ms);
   std::string command = run.command.substr(0, 200);
   audit_.Record(who, "run",
                 "run " + std::to_string(run.id) + " on " + std::to_string(names.size()) +
-                    " hosts (" + targets[0] + (targets.size() > 1 ? ",..." : "") + "): " + command);
+                    " hosts (" + targets[0] + (targets.size() > 1 ? ",..." : "") + ")" +
+                    (wait_until_ms ? ", waiting " +
+                                         std::to_string(request.getWaitOfflineMs() / 1000) +
+                                         "s for offline hosts"
+                                   : "") +
+                    ": " + command);
+  if (wait_until_ms) offline_wait_.Watch(run.id, wait_until_ms);
   uint64_t run_id = run.id;
   // Tasks go out only once the run is durable: a result never arrives for a run we could lose.
   store_->Write([](lmdb::Txn&) { return Status::Ok(); },
@@ -129,9 +142,10 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
       if (!t || t->done) continue;
       Host* h = registry_.Find(t->host);
       if (!h || !h->session || !h->online) {
-        // A job run's task waits for its host to reconnect (ResendUnfinished); an ad-hoc
-        // run reports the host offline at once.
-        if (run.is_job()) continue;
+        // A job run's task, or a --wait-offline run's, waits for its host to reconnect
+        // (ResendUnfinished; OfflineWait ends the wait); an ad-hoc run reports the host
+        // offline at once.
+        if (run.is_job() || run.wait_until_ms > 0) continue;
         capnp::MallocMessageBuilder result;
         auto r = result.initRoot<proto::TaskResult>();
         r.setTaskId(id);
@@ -150,6 +164,7 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
       FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(),
                          tmpl->getRoot<proto::TaskSpec>().asReader(), id, run.id);
       (void)h->session->Send(message);
+      if (run.wait_until_ms > 0) runs_.MarkSent(*t);
     }
     return true;
   });

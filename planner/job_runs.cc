@@ -4,14 +4,17 @@
 
 #include "core/framing.h"
 #include "core/log.h"
+#include "planner/run_records.h"
 
 namespace shoal::planner {
 
 // One job run: its plan, its Rollout, and what the progress line shows (bytes moved).
 class JobRuns::Active : public jobs::Rollout::Env {
  public:
-  Active(JobRuns& owner, uint64_t run_id, PlannedJob planned)
-      : owner_(owner), run_id_(run_id), planned_(std::move(planned)) {
+  // A frozen Active is a finished run read back from LMDB to show it: it starts and writes
+  // nothing.
+  Active(JobRuns& owner, uint64_t run_id, PlannedJob planned, bool frozen = false)
+      : owner_(owner), run_id_(run_id), planned_(std::move(planned)), frozen_(frozen) {
     rollout_ = std::make_unique<jobs::Rollout>(planned_.job, planned_.plan, *this);
   }
 
@@ -22,10 +25,12 @@ class JobRuns::Active : public jobs::Rollout::Env {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> in_flight;  // task -> (bytes, rate)
 
   bool Online(const std::string& host) override {
+    if (frozen_) return false;
     Host* h = owner_.registry_.Find(host);
     return h && h->online && h->session;
   }
   void StartStep(const std::string& host, uint32_t step) override {
+    if (frozen_) return;
     Run* run = owner_.runs_.FindRun(run_id_);
     if (!run) return;
     owner_.QueueSend(run_id_, owner_.runs_.AddTask(*run, host, step).id);
@@ -34,6 +39,7 @@ class JobRuns::Active : public jobs::Rollout::Env {
     StartStep(host, jobs::kPrestage + artifact);
   }
   void MarkHost(const std::string& host, bool skipped, const std::string& why) override {
+    if (frozen_) return;
     Run* run = owner_.runs_.FindRun(run_id_);
     if (!run) return;
     Task& task = owner_.runs_.AddTask(*run, host, jobs::kHostMarker);
@@ -46,6 +52,7 @@ class JobRuns::Active : public jobs::Rollout::Env {
     owner_.runs_.RecordResult(task.id, r.asReader());
   }
   void HeaderChanged() override {
+    if (frozen_) return;
     const auto& h = rollout_->header();
     capnp::MallocMessageBuilder message;
     auto r = message.initRoot<proto::RunHeader>();
@@ -68,6 +75,7 @@ class JobRuns::Active : public jobs::Rollout::Env {
   JobRuns& owner_;
   uint64_t run_id_;
   PlannedJob planned_;
+  bool frozen_;
   std::unique_ptr<jobs::Rollout> rollout_;
   jobs::Phase last_phase_ = jobs::Phase::kRunning;
   uint32_t last_wave_ = UINT32_MAX;
@@ -85,71 +93,83 @@ JobRuns::Active* JobRuns::Find(uint64_t run_id) {
   return it == active_.end() ? nullptr : it->second.get();
 }
 
-namespace {
-bool ResultOk(proto::TaskResult::Reader r) {
-  return r.getEnd() == proto::TaskEnd::EXITED && r.getExitCode() == 0;
+Result<std::unique_ptr<JobRuns::Active>> JobRuns::Rebuild(const Run& run, const TaskLookup& find,
+                                                         bool frozen, int64_t hold_until_ms) {
+  const int64_t now = NowMs();
+  auto frame = FromBytes(run.job_record);
+  if (!frame) return Error{"run " + std::to_string(run.id) + ": " + frame.error().message};
+  auto planned = ReadSafely([&] { return FromRecord((*frame)->Root<proto::JobRecord>()); });
+  if (!planned || !*planned) {
+    return Error{"run " + std::to_string(run.id) + ": cannot rebuild its job: " +
+                 (planned ? (*planned).error().message : planned.error().message)};
+  }
+  jobs::RolloutHeader header;
+  if (auto bytes = runs_.LoadHeader(run.id); bytes) {
+    if (auto h = FromBytes(*bytes); h) {
+      (void)ReadSafely([&] {
+        auto r = (*h)->Root<proto::RunHeader>();
+        header.phase = jobs::ParsePhase(r.getPhase()).value_or(jobs::Phase::kRunning);
+        header.wave = r.getWave();
+        header.pause_until_ms = r.getPauseUntilMs();
+        header.why = r.getWhy();
+        header.wave_started_ms = r.getWaveStartedMs();
+        return true;
+      });
+    }
+  }
+  std::vector<jobs::TaskFact> facts;
+  for (uint64_t task_id : run.task_ids) {
+    const Task* t = find(task_id);
+    if (!t) continue;
+    jobs::TaskFact fact{t->host, t->step, t->done, t->ok, false};
+    if (t->done && t->step == jobs::kHostMarker) {
+      if (auto r = FromBytes(t->result); r) {
+        (void)ReadSafely([&] {
+          fact.skipped = (*r)->Root<proto::TaskResult>().getEnd() == proto::TaskEnd::SKIPPED;
+          return true;
+        });
+      }
+    }
+    facts.push_back(std::move(fact));
+  }
+  auto active = std::make_unique<Active>(*this, run.id, std::move(**planned), frozen);
+  active->rollout().HoldNewHostsUntil(hold_until_ms);
+  active->rollout().Restore(header, facts, now);
+  for (uint64_t task_id : run.task_ids) {
+    const Task* t = find(task_id);
+    if (!t || !t->done || t->step == jobs::kHostMarker) continue;
+    if (auto r = FromBytes(t->result); r) {
+      (void)ReadSafely([&] {
+        auto f = (*r)->Root<proto::TaskResult>().getFetch();
+        if (!f.getFromCache()) {
+          active->bytes_finished += f.getBytesFromPeers() + f.getBytesFromOrigin();
+        }
+        return true;
+      });
+    }
+  }
+  return active;
 }
-}  // namespace
 
 Status JobRuns::Load(int64_t grace_ms) {
   const int64_t now = NowMs();
+  std::vector<uint64_t> ids;  // Restore may add tasks: do not walk the map while it does
   for (const auto& [id, run] : runs_.runs()) {
-    if (!run.is_job()) continue;
-    auto frame = FromBytes(run.job);
-    if (!frame) return Error{"run " + std::to_string(id) + ": " + frame.error().message};
-    auto planned = ReadSafely([&] { return FromRecord((*frame)->Root<proto::JobRecord>()); });
-    if (!planned || !*planned) {
-      SHOAL_LOG(Error) << "run " << id << ": cannot rebuild its job: "
-                       << (planned ? (*planned).error().message : planned.error().message);
+    if (run.is_job()) ids.push_back(id);
+  }
+  for (uint64_t id : ids) {
+    Run* run = runs_.FindRun(id);
+    auto active = Rebuild(*run, [this](uint64_t t) { return runs_.FindTask(t); }, false,
+                          now + grace_ms);
+    if (!active) {
+      SHOAL_LOG(Error) << active.error().message;
       continue;
     }
-    jobs::RolloutHeader header;
-    if (auto bytes = runs_.LoadHeader(id); bytes) {
-      if (auto h = FromBytes(*bytes); h) {
-        (void)ReadSafely([&] {
-          auto r = (*h)->Root<proto::RunHeader>();
-          header.phase = jobs::ParsePhase(r.getPhase()).value_or(jobs::Phase::kRunning);
-          header.wave = r.getWave();
-          header.pause_until_ms = r.getPauseUntilMs();
-          header.why = r.getWhy();
-          header.wave_started_ms = r.getWaveStartedMs();
-          return true;
-        });
-      }
-    }
-    std::vector<jobs::TaskFact> facts;
-    for (uint64_t task_id : run.task_ids) {
-      const Task* t = runs_.FindTask(task_id);
-      if (!t) continue;
-      jobs::TaskFact fact{t->host, t->step, t->done, t->ok, false};
-      if (t->done && t->step == jobs::kHostMarker) {
-        if (auto r = FromBytes(t->result); r) {
-          (void)ReadSafely([&] {
-            fact.skipped = (*r)->Root<proto::TaskResult>().getEnd() == proto::TaskEnd::SKIPPED;
-            return true;
-          });
-        }
-      }
-      facts.push_back(std::move(fact));
-    }
     // The step templates are derived from the stored plan, not stored twice.
-    runs_.FindRun(id)->specs = StepSpecs(**planned);
-    auto active = std::make_unique<Active>(*this, id, std::move(**planned));
-    Active& a = *active;
-    active_[id] = std::move(active);
-    a.rollout().HoldNewHostsUntil(now + grace_ms);
-    a.rollout().Restore(header, facts, now);
-    for (uint64_t task_id : run.task_ids) {
-      const Task* t = runs_.FindTask(task_id);
-      if (!t || !t->done || t->step == jobs::kHostMarker) continue;
-      if (auto r = FromBytes(t->result); r) {
-        (void)ReadSafely([&] {
-          auto f = (*r)->Root<proto::TaskResult>().getFetch();
-          if (!f.getFromCache()) a.bytes_finished += f.getBytesFromPeers() + f.getBytesFromOrigin();
-          return true;
-        });
-      }
-    }
+    run->specs = StepSpecs((*active)->planned());
+    run->job_record.clear();
+    Active& a = **active;
+    active_[id] = std::move(*active);
     if (!a.rollout().finished()) {
       SHOAL_LOG(Info) << "run " << id << " (" << a.planned().job.name << ") carries on: "
                       << jobs::PhaseName(a.rollout().header().phase) << ", wave "
@@ -177,8 +197,8 @@ Result<uint64_t> JobRuns::Launch(const std::string& who, PlannedJob planned,
   auto specs = StepSpecs(planned);
   std::string summary = planned.job.name + " (" + std::to_string(planned.plan.hosts.size()) +
                         " hosts, " + std::to_string(planned.plan.wave_sizes.size()) + " waves)";
-  Run& run = runs_.CreateJob(who, planned.job.targets, summary, FlatMessageBytes(record),
-                             std::move(specs));
+  Run& run = runs_.CreateJob(who, planned.job.targets, summary,
+                             record.getRoot<proto::JobRecord>().asReader(), std::move(specs));
   const uint64_t id = run.id;
   auto active = std::make_unique<Active>(*this, id, std::move(planned));
   Active& a = *active;
@@ -196,7 +216,13 @@ Result<uint64_t> JobRuns::Launch(const std::string& who, PlannedJob planned,
 Result<uint64_t> JobRuns::Rerun(const std::string& who, uint64_t run_id, bool failed_only,
                                 std::function<void()> on_durable) {
   Active* old = Find(run_id);
-  if (!old) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  std::unique_ptr<Active> stored;  // a finished run, read back from LMDB
+  if (!old) {
+    auto s = Stored(run_id);
+    if (!s) return s.error();
+    stored = std::move(*s);
+    old = stored.get();
+  }
   if (!old->rollout().finished()) {
     return Error{"run " + std::to_string(run_id) + " is still " +
                  jobs::PhaseName(old->rollout().header().phase) + ": cancel it or let it end"};
@@ -216,7 +242,7 @@ Result<uint64_t> JobRuns::Rerun(const std::string& who, uint64_t run_id, bool fa
 
 Status JobRuns::Resume(const std::string&, uint64_t run_id) {
   Active* a = Find(run_id);
-  if (!a) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  if (!a) return NotActive(run_id);
   auto s = a->rollout().Resume(NowMs());
   Rearm();
   return s;
@@ -224,7 +250,7 @@ Status JobRuns::Resume(const std::string&, uint64_t run_id) {
 
 Status JobRuns::Cancel(const std::string& who, uint64_t run_id) {
   Active* a = Find(run_id);
-  if (!a) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  if (!a) return NotActive(run_id);
   if (a->rollout().finished()) {
     return Error{std::string("run is over (") + jobs::PhaseName(a->rollout().header().phase) + ")"};
   }
@@ -280,7 +306,21 @@ void JobRuns::QueueSend(uint64_t run_id, uint64_t task_id) {
                });
 }
 
+void JobRuns::ReapFinished() {
+  for (auto& [id, a] : active_) {
+    const Run* run = runs_.FindRun(id);
+    if (!a->rollout().finished() || !run || run->finishing) continue;
+    capnp::MallocMessageBuilder message;
+    auto status = message.initRoot<proto::RunStatus>();
+    runs_.FillStatus(*run, false, status);
+    FillStatus(*run, false, status);
+    // The Active stays until the run leaves memory, so its status reads the same meanwhile.
+    runs_.Finish(id, FlatMessageBytes(message), [this, id = id] { active_.erase(id); });
+  }
+}
+
 void JobRuns::Rearm() {
+  ReapFinished();
   std::optional<int64_t> next;
   for (auto& [id, a] : active_) {
     if (auto t = a->rollout().NextWakeMs(); t && (!next || *t < *next)) next = t;
@@ -302,7 +342,45 @@ void JobRuns::Rearm() {
 void JobRuns::FillStatus(const Run& run, bool with_results, proto::RunStatus::Builder out) const {
   auto it = active_.find(run.id);
   if (it == active_.end()) return;
-  const Active& a = *it->second;
+  FillFrom(*it->second, run, [this](uint64_t id) { return runs_.FindTask(id); }, with_results,
+           out);
+}
+
+Status JobRuns::FillStored(const StoredRun& stored, bool with_results,
+                           proto::RunStatus::Builder out) {
+  TaskLookup find = [&](uint64_t id) -> const Task* {
+    auto it = stored.tasks.find(id);
+    return it == stored.tasks.end() ? nullptr : &it->second;
+  };
+  auto a = Rebuild(stored.run, find, true, 0);
+  if (!a) return a.error();
+  RunStore::FillStatus(stored, false, out);
+  FillFrom(**a, stored.run, find, with_results, out);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<JobRuns::Active>> JobRuns::Stored(uint64_t run_id) {
+  auto s = runs_.ReadStored(run_id, true);
+  if (!s) return s.error();
+  if (!s->run.is_job()) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  return Rebuild(
+      s->run,
+      [&](uint64_t id) -> const Task* {
+        auto it = s->tasks.find(id);
+        return it == s->tasks.end() ? nullptr : &it->second;
+      },
+      true, 0);
+}
+
+Error JobRuns::NotActive(uint64_t run_id) const {
+  auto s = runs_.ReadStored(run_id, false);
+  if (!s) return Error{"no such run " + std::to_string(run_id)};
+  if (!s->run.is_job()) return Error{"run " + std::to_string(run_id) + " is not a job run"};
+  return Error{"run is over (" + std::to_string(run_id) + " finished)"};
+}
+
+void JobRuns::FillFrom(const Active& a, const Run& run, const TaskLookup& find, bool with_results,
+                       proto::RunStatus::Builder out) {
   const jobs::Rollout& r = a.rollout();
   const auto counts = r.counts();
   const auto& plan = a.planned().plan;
@@ -346,7 +424,7 @@ void JobRuns::FillStatus(const Run& run, bool with_results, proto::RunStatus::Bu
   // One entry per task of a job step (markers included: they say why a host never ran).
   std::vector<const Task*> tasks;
   for (uint64_t id : run.task_ids) {
-    const Task* t = const_cast<RunStore&>(runs_).FindTask(id);
+    const Task* t = find(id);
     if (t && (t->step < jobs::kPrestage || t->step == jobs::kHostMarker)) tasks.push_back(t);
   }
   auto results = out.initResults(tasks.size());

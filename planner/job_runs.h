@@ -55,13 +55,29 @@ class JobRuns {
   void OnProgress(uint64_t task_id, uint64_t done, uint64_t rate);
 
   bool IsJob(uint64_t run_id) const { return active_.count(run_id) != 0; }
-  // Per-host counts and the job's progress (for a job run), results with their step and wave.
+  // Per-host counts and the job's progress (for a job run in memory), results with their step
+  // and wave.
   void FillStatus(const Run& run, bool with_results, proto::RunStatus::Builder out) const;
+  // The same for a finished job run read back from LMDB (with its tasks): its rollout is
+  // rebuilt, frozen, from the stored plan, header and tasks.
+  Status FillStored(const StoredRun& stored, bool with_results, proto::RunStatus::Builder out);
   static void FillPlan(const PlannedJob& planned, proto::PlanReply::Builder out);
 
  private:
   class Active;
+  using TaskLookup = std::function<const Task*(uint64_t)>;
   Active* Find(uint64_t run_id);
+  // A job run's Active rebuilt from its stored plan and header and its tasks (`find`). Frozen:
+  // a finished run to read, which starts and writes nothing.
+  Result<std::unique_ptr<Active>> Rebuild(const Run& run, const TaskLookup& find, bool frozen,
+                                          int64_t hold_until_ms);
+  // A finished job run from LMDB, frozen.
+  Result<std::unique_ptr<Active>> Stored(uint64_t run_id);
+  Error NotActive(uint64_t run_id) const;
+  static void FillFrom(const Active& a, const Run& run, const TaskLookup& find, bool with_results,
+                       proto::RunStatus::Builder out);
+  // Finishes (RunStore::Finish) every job run whose rollout is over; its Active goes with it.
+  void ReapFinished();
   Result<uint64_t> Launch(const std::string& who, PlannedJob planned,
                           std::function<void()> on_durable);
   void QueueSend(uint64_t run_id, uint64_t task_id);

@@ -1,6 +1,7 @@
 // shoal-planner: the control plane's central daemon.
 //   shoal-planner init  --state-dir DIR [--admin NAME]   create the CA and certificates
 //   shoal-planner serve --state-dir DIR [--listen HOST:PORT] [--ready-file F]
+//                       [--keep-runs 30d] [--keep-runs-bytes 1G]
 //   shoal-planner revoke NAME --state-dir DIR            revoke a node (closes its session)
 //   shoal-planner issue-admin NAME --state-dir DIR --out PREFIX
 #include <sys/resource.h>
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "core/net/control_client.h"
 #include "core/ready_file.h"
+#include "core/units.h"
 #include "planner/planner.h"
 #include "proto/control.capnp.h"
 
@@ -27,11 +29,31 @@ void RaiseFileLimit() {
   }
 }
 
+struct Retention {
+  std::string keep_runs = "30d", keep_runs_bytes = "1G";
+};
+
 int Serve(const std::string& state_dir, const std::string& listen, std::string ready_file,
-          uint32_t heartbeat_ms) {
+          uint32_t heartbeat_ms, const Retention& retention) {
+  planner::Planner::Options options;
+  // Bad flags are refused before anything starts, with one line and exit status 2.
+  auto keep_ms = ParseAgeMs(retention.keep_runs);
+  if (!keep_ms) {
+    std::cerr << "shoal-planner: --keep-runs " << keep_ms.error().message << "\n";
+    return 2;
+  }
+  auto keep_bytes = ParseByteSize(retention.keep_runs_bytes);
+  if (keep_bytes && *keep_bytes != 0 && *keep_bytes < (uint64_t{1} << 20)) {
+    keep_bytes = Error::of(retention.keep_runs_bytes, "too small: at least 1M (0: no size cap)");
+  }
+  if (!keep_bytes) {
+    std::cerr << "shoal-planner: --keep-runs-bytes " << keep_bytes.error().message << "\n";
+    return 2;
+  }
+  options.keep_runs_ms = *keep_ms;
+  options.keep_runs_bytes = *keep_bytes;
   RaiseFileLimit();
   boost::asio::io_context io(1);
-  planner::Planner::Options options;
   options.dir.root = state_dir;
   options.listen = listen;
   options.heartbeat_ms = heartbeat_ms;
@@ -94,6 +116,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string state_dir, listen = "127.0.0.1:7400", ready_file, admin = "admin", name, out;
   uint32_t heartbeat_ms = 5000;
+  Retention retention;
 
   auto* init = app.add_subcommand("init", "create the fleet CA, planner and admin certificates");
   init->add_option("--state-dir", state_dir)->required();
@@ -112,7 +135,12 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT (port 0: any)");
   serve->add_option("--ready-file", ready_file, "default: STATE_DIR/planner.ready");
   serve->add_option("--heartbeat-ms", heartbeat_ms, "node heartbeat interval");
-  serve->callback([&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms)); });
+  serve->add_option("--keep-runs", retention.keep_runs,
+                    "prune finished runs older than this (e.g. 30d, 12h; default 30d)");
+  serve->add_option("--keep-runs-bytes", retention.keep_runs_bytes,
+                    "prune the oldest finished runs past this much run data (default 1G; 0: none)");
+  serve->callback(
+      [&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms, retention)); });
 
   auto* revoke = app.add_subcommand("revoke", "revoke a node's certificate by name");
   revoke->add_option("name", name)->required();

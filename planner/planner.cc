@@ -31,12 +31,14 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
                  p->job_runs_.Load(p->options_.restart_grace_ms)}) {
     if (!s) return s.error();
   }
+  p->offline_wait_.Load();
   Planner* self = p.get();
   if (auto s = p->request_ids_.Load(
-          NowMs(), [self](uint64_t id) { return self->runs_.FindRun(id) != nullptr; });
+          NowMs(), [self](uint64_t id) { return self->runs_.FindRun(id) != nullptr || self->runs_.finished().contains(id); });
       !s) {
     return s.error();
   }
+  p->runs_.OnFinished([self] { self->pruner_.Poke(); });
   // Session tickets sealed with keys kept beside the CA: after a restart, nodes resume.
   net::ServerOptions tls_options;
   tls_options.ticket_keys_file = p->options_.dir.root / "ticket.keys";  // `dir` was moved
@@ -46,7 +48,8 @@ Result<std::unique_ptr<Planner>> Planner::Open(asio::io_context& io, Options opt
   if (!tls) return tls.error();
   p->tls_ = std::move(*tls);
   SHOAL_LOG(Info) << "planner state: " << p->registry_.hosts().size() << " hosts, "
-                  << p->runs_.runs().size() << " runs";
+                  << p->runs_.runs().size() << " unfinished runs, "
+                  << p->runs_.finished().size() << " finished";
   return p;
 }
 
@@ -63,6 +66,9 @@ Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> s
                 JobRuns::Hooks{
                     [this](const Run& run, const std::vector<uint64_t>& ids) { SendTasks(run, ids); },
                     [this](const std::string& host, uint64_t id) { SendCancel(host, id); }}),
+      offline_wait_(io, runs_),
+      pruner_(io, *store_, runs_,
+              RunPruner::Options{options_.keep_runs_ms, options_.keep_runs_bytes}),
       stats_(*store_),
       audit_(*store_),
       sweep_timer_(io) {}
@@ -82,6 +88,7 @@ Result<tcp::endpoint> Planner::Start() {
   if (ec) return Error::of(options_.listen, ec.message());
   asio::co_spawn(io_, AcceptLoop(), asio::detached);
   ScheduleSweep();
+  pruner_.Start();
   return acceptor_->local_endpoint();
 }
 
@@ -90,6 +97,8 @@ void Planner::Stop() {
   boost::system::error_code ec;
   if (acceptor_) acceptor_->close(ec);
   sweep_timer_.cancel();
+  pruner_.Stop();
+  offline_wait_.Stop();
   for (auto& s : sessions_) s->Close();
   (void)store_->Flush();
 }

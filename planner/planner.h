@@ -18,8 +18,10 @@
 #include "planner/credentials.h"
 #include "planner/job_runs.h"
 #include "planner/join.h"
+#include "planner/offline_wait.h"
 #include "planner/registry.h"
 #include "planner/request_ids.h"
+#include "planner/run_pruner.h"
 #include "planner/run_store.h"
 #include "planner/stats_store.h"
 #include "planner/store.h"
@@ -39,6 +41,9 @@ class Planner {
     uint32_t handshake_timeout_ms = 10000;
     // After a restart, job runs start no new host for this long (nodes reconnect first).
     uint32_t restart_grace_ms = 5000;
+    // Retention of finished runs (planner/run_pruner.h): --keep-runs, --keep-runs-bytes.
+    int64_t keep_runs_ms = int64_t{30} * 24 * 3600 * 1000;
+    uint64_t keep_runs_bytes = uint64_t{1} << 30;
   };
 
   static Result<std::unique_ptr<Planner>> Open(boost::asio::io_context& io, Options options);
@@ -76,6 +81,8 @@ class Planner {
 
   // cli_session.cc
   boost::asio::awaitable<void> ServeCli(net::FramedSessionPtr session, net::Identity id);
+  // A run's status, from memory while it runs, from LMDB once finished. Error: no such run.
+  Status FillRunStatus(uint64_t run_id, bool with_results, proto::RunStatus::Builder out);
 
   boost::asio::io_context& io_;
   Options options_;
@@ -85,6 +92,8 @@ class Planner {
   RunStore runs_;
   RequestIds request_ids_;
   JobRuns job_runs_;
+  OfflineWait offline_wait_;
+  RunPruner pruner_;
   StatsStore stats_;
   Audit audit_;
   std::shared_ptr<net::TlsContext> tls_;

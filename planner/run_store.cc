@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 
 #include "core/log.h"
+#include "planner/run_records.h"
 
 namespace shoal::planner {
 
@@ -10,174 +11,155 @@ std::string OutputKey(uint64_t task_id, uint64_t seq) {
   return lmdb::EncodeU64Key(task_id) + lmdb::EncodeU64Key(seq);
 }
 
-namespace {
-bool ResultOk(proto::TaskResult::Reader r) {
-  return r.getEnd() == proto::TaskEnd::EXITED && r.getExitCode() == 0;
-}
-}  // namespace
+std::string RunHeaderKey(uint64_t run_id) { return "run-header/" + lmdb::EncodeU64Key(run_id); }
 
 Status RunStore::Load() {
   auto txn = store_.env().BeginRead();
   if (!txn) return txn.error();
+  // Only unfinished runs come into memory; their tasks are the ones from the lowest first task
+  // id on (task ids only grow), so a restart does not read the whole history of tasks.
+  uint64_t scan_from = UINT64_MAX;
   txn->Scan(store_.dbs().runs, "", [&](std::string_view, std::string_view value) {
     auto frame = FromBytes(value);
     if (!frame) return true;
     auto read = ReadSafely([&] {
       auto r = (*frame)->Root<proto::RunRecord>();
-      Run run;
-      run.id = r.getRunId();
-      run.who = r.getWho();
-      run.created_ms = r.getCreatedMs();
-      for (auto t : r.getTargets()) run.targets.emplace_back(t);
-      auto task = r.getTask();
-      if (r.hasJob()) {
-        capnp::MallocMessageBuilder job;
-        job.setRoot(r.getJob());
-        run.job = FlatMessageBytes(job);
-        run.command = "job " + std::string(task.getBody());
-      } else {
-        capnp::MallocMessageBuilder spec;
-        spec.setRoot(task);
-        run.specs[0] = FlatMessageBytes(spec);
-        run.command = task.getStoredScript().size() ? std::string(task.getStoredScript())
-                                                    : std::string(task.getBody());
-      }
-      auto hosts = r.getHosts();
+      const uint64_t id = r.getRunId();
+      next_run_ = std::max(next_run_, id + 1);
       auto ids = r.getTaskIds();
-      for (size_t i = 0; i < ids.size() && i < hosts.size(); ++i) {
-        run.task_ids.push_back(ids[i]);
-        Task t;
-        t.id = ids[i];
-        t.run_id = run.id;
-        t.host = hosts[i];
-        tasks_[t.id] = t;
-        unfinished_[t.host].insert(t.id);
+      if (ids.size() > 0) next_task_ = std::max(next_task_, ids[ids.size() - 1] + 1);
+      next_task_ = std::max(next_task_, r.getFirstTaskId());
+      if (r.getFinishedMs() != 0) {
+        finished_[id] = Finished{r.getFinishedMs(), r.getDataBytes()};
+        return true;
       }
-      return run;
-    });
-    if (read) {
-      next_run_ = std::max(next_run_, read->id + 1);
-      runs_[read->id] = std::move(*read);
-    }
-    return true;
-  });
-  txn->Scan(store_.dbs().tasks, "", [&](std::string_view key, std::string_view value) {
-    uint64_t id = lmdb::DecodeU64Key(key);
-    auto frame = FromBytes(value);
-    if (!frame) return true;
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) {
-      // A job run's task: job runs add tasks as they go, so only the task record lists them.
-      auto added = ReadSafely([&] {
-        auto rec = (*frame)->Root<proto::TaskRecord>();
-        Task t;
-        t.id = id;
-        t.run_id = rec.getRunId();
-        t.host = rec.getHost();
-        t.step = rec.getStep();
-        return t;
-      });
-      if (!added) return true;
-      auto run = runs_.find(added->run_id);
-      if (run == runs_.end() || !run->second.is_job()) return true;
-      run->second.task_ids.push_back(id);
-      unfinished_[added->host].insert(id);
-      it = tasks_.emplace(id, std::move(*added)).first;
-    }
-    auto ok = ReadSafely([&] {
-      auto rec = (*frame)->Root<proto::TaskRecord>();
-      it->second.step = rec.getStep();
-      if (!rec.getDone()) return false;
-      capnp::MallocMessageBuilder result;
-      result.setRoot(rec.getResult());
-      it->second.result = FlatMessageBytes(result);
-      it->second.done = true;
-      it->second.ok = ResultOk(rec.getResult());
+      Run run = RunFromRecord(r, &tasks_);
+      run.bytes = value.size();
+      for (uint64_t t : run.task_ids) unfinished_[tasks_[t].host].insert(t);
+      // A job run's tasks are added as it goes: only the task records list them.
+      uint64_t first = run.job ? run.first_task_id
+                               : (run.task_ids.empty() ? UINT64_MAX : run.task_ids.front());
+      scan_from = std::min(scan_from, first);
+      runs_[id] = std::move(run);
       return true;
     });
-    if (ok && *ok) {
-      Run& run = runs_[it->second.run_id];
-      ++run.done;
-      if (it->second.ok) ++run.ok;
-      unfinished_[it->second.host].erase(id);
-    }
+    if (!read) SHOAL_LOG(Warn) << "skipping an unreadable run record: " << read.error().message;
     return true;
   });
-  for (auto& [id, t] : tasks_) next_task_ = std::max(next_task_, id + 1);
+  if (scan_from != UINT64_MAX) {
+    txn->Scan(store_.dbs().tasks, lmdb::EncodeU64Key(scan_from),
+              [&](std::string_view key, std::string_view value) {
+                const uint64_t id = lmdb::DecodeU64Key(key);
+                next_task_ = std::max(next_task_, id + 1);
+                auto frame = FromBytes(value);
+                if (!frame) return true;
+                auto task = ReadSafely(
+                    [&] { return TaskFromRecord(id, (*frame)->Root<proto::TaskRecord>()); });
+                if (!task) return true;
+                auto run = runs_.find(task->run_id);
+                if (run == runs_.end()) return true;  // a finished run's
+                Run& r = run->second;
+                auto it = tasks_.find(id);
+                if (it == tasks_.end()) {
+                  if (!r.job) return true;
+                  r.task_ids.push_back(id);
+                  unfinished_[task->host].insert(id);
+                  it = tasks_.emplace(id, Task{}).first;
+                }
+                it->second = std::move(*task);
+                r.bytes += value.size();
+                if (it->second.done) {
+                  ++r.done;
+                  if (it->second.ok) ++r.ok;
+                  unfinished_[it->second.host].erase(id);
+                }
+                return true;
+              });
+  }
+  // Ad-hoc runs with every result in: stored before runs were finished (an older planner).
+  std::vector<uint64_t> done;
+  for (const auto& [id, run] : runs_) {
+    if (!run.job && run.done == run.task_ids.size()) done.push_back(id);
+  }
+  for (uint64_t id : done) {
+    capnp::MallocMessageBuilder status;
+    FillStatus(runs_.at(id), false, status.initRoot<proto::RunStatus>());
+    Finish(id, FlatMessageBytes(status));
+  }
   return Status::Ok();
 }
 
+void RunStore::PersistRun(Run& run, const std::function<void(proto::RunRecord::Builder)>& fill) {
+  capnp::MallocMessageBuilder record;
+  auto r = record.initRoot<proto::RunRecord>();
+  r.setRunId(run.id);
+  r.setWho(run.who);
+  r.setCreatedMs(run.created_ms);
+  auto tl = r.initTargets(run.targets.size());
+  for (size_t i = 0; i < run.targets.size(); ++i) tl.set(i, run.targets[i]);
+  r.setFirstTaskId(run.first_task_id);
+  r.setWaitOfflineUntilMs(run.wait_until_ms);
+  fill(r);
+  std::string bytes = FlatMessageBytes(record);
+  run.bytes += bytes.size();
+  store_.Write([this, id = run.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
+    return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
+  });
+}
+
 Run& RunStore::Create(const std::string& who, std::vector<std::string> targets, std::string spec,
-                      const std::vector<std::string>& hosts) {
+                      const std::vector<std::string>& hosts, int64_t wait_until_ms) {
   Run& run = runs_[next_run_];
   run.id = next_run_++;
   run.who = who;
   run.created_ms = NowMs();
   run.targets = std::move(targets);
   run.specs[0] = std::move(spec);
-  capnp::MallocMessageBuilder record;
-  auto r = record.initRoot<proto::RunRecord>();
-  r.setRunId(run.id);
-  r.setWho(who);
-  r.setCreatedMs(run.created_ms);
-  auto tl = r.initTargets(run.targets.size());
-  for (size_t i = 0; i < run.targets.size(); ++i) tl.set(i, run.targets[i]);
-  if (auto frame = FromBytes(run.specs[0]); frame) {
-    (void)ReadSafely([&] {
-      auto t = (*frame)->Root<proto::TaskSpec>();
-      r.setTask(t);
-      run.command =
-          t.getStoredScript().size() ? std::string(t.getStoredScript()) : std::string(t.getBody());
-      return true;
-    });
-  }
-  auto hl = r.initHosts(hosts.size());
-  auto il = r.initTaskIds(hosts.size());
-  for (size_t i = 0; i < hosts.size(); ++i) {
+  run.first_task_id = next_task_;
+  run.wait_until_ms = wait_until_ms;
+  for (const std::string& host : hosts) {
     Task& t = tasks_[next_task_];
     t.id = next_task_++;
     t.run_id = run.id;
-    t.host = hosts[i];
+    t.host = host;
     run.task_ids.push_back(t.id);
     unfinished_[t.host].insert(t.id);
-    hl.set(i, hosts[i]);
-    il.set(i, t.id);
   }
-  std::string bytes = FlatMessageBytes(record);
-  store_.Write([this, id = run.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
-    return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
+  PersistRun(run, [&](proto::RunRecord::Builder r) {
+    if (auto frame = FromBytes(run.specs[0]); frame) {
+      (void)ReadSafely([&] {
+        auto t = (*frame)->Root<proto::TaskSpec>();
+        r.setTask(t);
+        run.command = t.getStoredScript().size() ? std::string(t.getStoredScript())
+                                                 : std::string(t.getBody());
+        return true;
+      });
+    }
+    auto hl = r.initHosts(hosts.size());
+    auto il = r.initTaskIds(hosts.size());
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      hl.set(i, hosts[i]);
+      il.set(i, run.task_ids[i]);
+    }
   });
   return run;
 }
 
 Run& RunStore::CreateJob(const std::string& who, std::vector<std::string> targets,
-                         std::string summary, std::string job_record,
+                         std::string summary, proto::JobRecord::Reader job,
                          std::map<uint32_t, std::string> specs) {
   Run& run = runs_[next_run_];
   run.id = next_run_++;
   run.who = who;
   run.created_ms = NowMs();
   run.targets = std::move(targets);
-  run.job = std::move(job_record);
+  run.job = true;
   run.specs = std::move(specs);
+  run.first_task_id = next_task_;
   run.command = "job " + summary;
-  capnp::MallocMessageBuilder record;
-  auto r = record.initRoot<proto::RunRecord>();
-  r.setRunId(run.id);
-  r.setWho(who);
-  r.setCreatedMs(run.created_ms);
-  auto tl = r.initTargets(run.targets.size());
-  for (size_t i = 0; i < run.targets.size(); ++i) tl.set(i, run.targets[i]);
-  r.initTask().setBody(summary);
-  if (auto frame = FromBytes(run.job); frame) {
-    (void)ReadSafely([&] {
-      r.setJob((*frame)->Root<proto::JobRecord>());
-      return true;
-    });
-  }
-  std::string bytes = FlatMessageBytes(record);
-  store_.Write([this, id = run.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
-    return txn.Put(store_.dbs().runs, lmdb::EncodeU64Key(id), bytes);
+  PersistRun(run, [&](proto::RunRecord::Builder r) {
+    r.initTask().setBody(summary);
+    r.setJob(job);
   });
   return run;
 }
@@ -194,12 +176,8 @@ Task& RunStore::AddTask(Run& run, const std::string& host, uint32_t step) {
   return t;
 }
 
-namespace {
-std::string HeaderKey(uint64_t run_id) { return "run-header/" + lmdb::EncodeU64Key(run_id); }
-}  // namespace
-
 void RunStore::SaveHeader(uint64_t run_id, std::string header) {
-  store_.Write([this, key = HeaderKey(run_id), header = std::move(header)](lmdb::Txn& txn) {
+  store_.Write([this, key = RunHeaderKey(run_id), header = std::move(header)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().meta, key, header);
   });
 }
@@ -207,7 +185,7 @@ void RunStore::SaveHeader(uint64_t run_id, std::string header) {
 Result<std::string> RunStore::LoadHeader(uint64_t run_id) const {
   auto txn = store_.env().BeginRead();
   if (!txn) return txn.error();
-  auto value = txn->Get(store_.dbs().meta, HeaderKey(run_id));
+  auto value = txn->Get(store_.dbs().meta, RunHeaderKey(run_id));
   if (!value) return Error{"run " + std::to_string(run_id) + ": no header"};
   return std::string(*value);
 }
@@ -217,7 +195,17 @@ Run* RunStore::FindRun(uint64_t id) {
   return it == runs_.end() ? nullptr : &it->second;
 }
 
+const Run* RunStore::FindRun(uint64_t id) const {
+  auto it = runs_.find(id);
+  return it == runs_.end() ? nullptr : &it->second;
+}
+
 Task* RunStore::FindTask(uint64_t id) {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+const Task* RunStore::FindTask(uint64_t id) const {
   auto it = tasks_.find(id);
   return it == tasks_.end() ? nullptr : &it->second;
 }
@@ -239,26 +227,30 @@ bool RunStore::RecordResult(uint64_t task_id, proto::TaskResult::Reader result) 
   Run& run = runs_[t->run_id];
   ++run.done;
   if (t->ok) ++run.ok;
-  unfinished_[t->host].erase(task_id);
+  if (auto u = unfinished_.find(t->host); u != unfinished_.end()) {
+    u->second.erase(task_id);
+    if (u->second.empty()) unfinished_.erase(u);
+  }
   PersistTask(*t);
+  if (!run.job && run.done == run.task_ids.size()) {
+    capnp::MallocMessageBuilder status;
+    FillStatus(run, false, status.initRoot<proto::RunStatus>());
+    Finish(run.id, FlatMessageBytes(status));
+  }
   return true;
+}
+
+void RunStore::MarkSent(Task& task) {
+  if (task.sent) return;
+  task.sent = true;
+  PersistTask(task);
 }
 
 void RunStore::PersistTask(const Task& t) {
   capnp::MallocMessageBuilder record;
-  auto r = record.initRoot<proto::TaskRecord>();
-  r.setTaskId(t.id);
-  r.setRunId(t.run_id);
-  r.setHost(t.host);
-  r.setStep(t.step);
-  r.setDone(t.done);
-  if (auto frame = FromBytes(t.result); frame) {
-    (void)ReadSafely([&] {
-      r.setResult((*frame)->Root<proto::TaskResult>());
-      return true;
-    });
-  }
+  TaskToRecord(t, record.initRoot<proto::TaskRecord>());
   std::string bytes = FlatMessageBytes(record);
+  if (Run* run = FindRun(t.run_id)) run->bytes += bytes.size();
   store_.Write([this, id = t.id, bytes = std::move(bytes)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().tasks, lmdb::EncodeU64Key(id), bytes);
   });
@@ -266,16 +258,18 @@ void RunStore::PersistTask(const Task& t) {
 
 void RunStore::RecordOutput(uint64_t task_id, uint8_t stream, uint64_t seq,
                             capnp::Data::Reader data) {
-  if (!FindTask(task_id)) return;
+  const Task* t = FindTask(task_id);
+  if (!t) return;
   std::string value(1, static_cast<char>(stream));
   value.append(reinterpret_cast<const char*>(data.begin()), data.size());
+  if (Run* run = FindRun(t->run_id)) run->bytes += 16 + value.size();
   store_.Write([this, key = OutputKey(task_id, seq), value = std::move(value)](lmdb::Txn& txn) {
     return txn.Put(store_.dbs().output, key, value);
   });
 }
 
 Result<std::vector<RunStore::Chunk>> RunStore::ReadOutput(uint64_t task_id, uint64_t from_seq,
-                                                          size_t max_bytes, bool* more) {
+                                                          size_t max_bytes, bool* more) const {
   auto txn = store_.env().BeginRead();
   if (!txn) return txn.error();
   std::vector<Chunk> out;
@@ -297,21 +291,68 @@ Result<std::vector<RunStore::Chunk>> RunStore::ReadOutput(uint64_t task_id, uint
   return out;
 }
 
+std::vector<uint64_t> RunStore::RecentIds(size_t n) const {
+  std::vector<uint64_t> out;
+  auto a = runs_.rbegin();
+  auto b = finished_.rbegin();
+  while (out.size() < n && (a != runs_.rend() || b != finished_.rend())) {
+    if (b == finished_.rend() || (a != runs_.rend() && a->first > b->first)) {
+      out.push_back((a++)->first);
+    } else {
+      out.push_back((b++)->first);
+    }
+  }
+  return out;
+}
+
 void RunStore::FillStatus(const Run& run, bool with_results, proto::RunStatus::Builder out) const {
+  FillFrom(run, [this](uint64_t id) { return FindTask(id); }, with_results, out);
+}
+
+void RunStore::FillStatus(const StoredRun& stored, bool with_results,
+                          proto::RunStatus::Builder out) {
+  FillFrom(
+      stored.run,
+      [&](uint64_t id) -> const Task* {
+        auto it = stored.tasks.find(id);
+        return it == stored.tasks.end() ? nullptr : &it->second;
+      },
+      with_results, out);
+  // The counts (per host, for a job run) and the job's progress as they were at the end.
+  auto summary = FromBytes(stored.summary);
+  if (stored.summary.empty() || !summary) return;
+  (void)ReadSafely([&] {
+    auto s = (*summary)->Root<proto::RunStatus>();
+    out.setTotal(s.getTotal());
+    out.setDone(s.getDone());
+    out.setOk(s.getOk());
+    out.setFailed(s.getFailed());
+    out.setRunning(s.getRunning());
+    if (s.hasJob()) out.setJob(s.getJob());
+    return true;
+  });
+}
+
+void RunStore::FillFrom(const Run& run, const TaskLookup& find, bool with_results,
+                        proto::RunStatus::Builder out) {
   out.setRunId(run.id);
   out.setWho(run.who);
   out.setCreatedMs(run.created_ms);
   out.setCommand(run.command.substr(0, 200));
   out.setTotal(run.task_ids.size());
-  // (job runs: FillStatus's counts are per task; JobRuns fills the per-host job progress)
+  // (job runs: these counts are per task; JobRuns fills the per-host job progress)
   out.setDone(run.done);
   out.setOk(run.ok);
   out.setFailed(run.done - run.ok);
   out.setRunning(run.task_ids.size() - run.done);
   if (!with_results) return;
-  auto results = out.initResults(run.task_ids.size());
-  for (size_t i = 0; i < run.task_ids.size(); ++i) {
-    const Task& t = tasks_.at(run.task_ids[i]);
+  std::vector<const Task*> tasks;
+  for (uint64_t id : run.task_ids) {
+    if (const Task* t = find(id)) tasks.push_back(t);
+  }
+  auto results = out.initResults(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task& t = *tasks[i];
     results[i].setHost(t.host);
     results[i].setTaskId(t.id);
     results[i].setDone(t.done);

@@ -191,6 +191,7 @@ struct PlannerMessage {
 struct RunRequest {
   targets @0 :List(Text);  # host names, group names, or label selectors "key=value"
   task @1 :TaskSpec;       # taskId and runId ignored
+  waitOfflineMs @2 :UInt64;  # > 0: offline hosts' tasks wait this long for them to register
 }
 
 struct HostResult {
@@ -369,6 +370,12 @@ struct RunRecord {
   hosts @5 :List(Text);     # ad-hoc runs: the hosts; job runs: unused (see plan)
   taskIds @6 :List(UInt64);
   job @7 :JobRecord;        # set for job runs
+  firstTaskId @8 :UInt64;   # no task of this run has a lower id (job runs add tasks later)
+  waitOfflineUntilMs @9 :Int64;  # ad-hoc --wait-offline: offline hosts' tasks fail after this
+  # Set once the run finished (then it lives only here, not in the planner's memory):
+  finishedMs @10 :Int64;
+  summary @11 :RunStatus;   # its final status, without per-host results
+  dataBytes @12 :UInt64;    # about how many bytes of records and output it holds (retention)
 }
 
 struct JobRecord {
@@ -404,6 +411,7 @@ struct TaskRecord {
   done @3 :Bool;
   result @4 :TaskResult;
   step @5 :UInt32;          # job runs: the step (see rollout.h for the special values)
+  sent @6 :Bool;            # --wait-offline runs: the task reached its host (never "offline")
 }
 
 struct AuditRecord {

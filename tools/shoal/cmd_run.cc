@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/framing.h"
+#include "core/units.h"
 #include "proto/control.capnp.h"
 #include "tools/shoal/commands.h"
 
@@ -23,6 +24,7 @@ struct RunFlags {
   std::string body, script, interpreter = "sh", run_as, cwd, request_id;
   std::vector<std::string> targets, env, args;
   double timeout_s = 0;
+  std::string wait_offline;
   bool no_wait = false, quiet = false;
 };
 
@@ -42,6 +44,8 @@ const char* EndName(proto::TaskEnd end) {
       return "cancelled";
     case proto::TaskEnd::OFFLINE:
       return "offline";
+    case proto::TaskEnd::SKIPPED:
+      return "skipped";
   }
   return "?";
 }
@@ -73,6 +77,14 @@ int Run(const RunFlags& f) {
     env[i].setValue(f.env[i].substr(eq + 1));
   }
   task.setTimeoutMs(static_cast<uint64_t>(f.timeout_s * 1000));
+  if (!f.wait_offline.empty()) {
+    auto wait = ParseAgeMs(f.wait_offline);
+    if (!wait) {
+      std::cerr << "shoal run: --wait-offline " << wait.error().message << "\n";
+      return 2;
+    }
+    run.setWaitOfflineMs(static_cast<uint64_t>(*wait));
+  }
   auto started = CallPlanner(f.planner, request);
   uint64_t run_id = started->Root<proto::CliReply>().getRunStatus().getRunId();
   std::printf("run %lu\n", static_cast<unsigned long>(run_id));
@@ -138,6 +150,9 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--request-id", f.request_id,
                   "idempotency key (<= 64 chars): a run repeating an earlier one's id gets that "
                   "run back instead of starting another (default: random)");
+  cmd->add_option("--wait-offline", f.wait_offline,
+                  "queue tasks of offline hosts until they register, for at most this long "
+                  "(e.g. 10m); then they fail as offline");
   cmd->add_flag("--no-wait", f.no_wait, "print the run id and return");
   cmd->add_flag("--quiet,-q", f.quiet, "no progress line");
   cmd->callback([] { std::exit(Run(f)); });
