@@ -12,14 +12,15 @@ ControlPlane::ControlPlane(const TempDir& dir) : dir_(dir), planner_dir_(dir / "
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-std::string ControlPlane::StartPlanner() {
+std::string ControlPlane::StartPlanner(std::vector<std::string> extra) {
   std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
   fs::path ready = dir_ / ("planner-" + std::to_string(++planner_starts_) + ".ready");
-  planner_ = std::make_unique<ChildProcess>(
-      "shoal-planner",
-      std::vector<std::string>{"serve", "--state-dir", planner_dir_.string(), "--listen", listen,
-                               "--ready-file", ready.string(), "--heartbeat-ms", "500"},
-      dir_ / ("planner-" + std::to_string(planner_starts_)));
+  std::vector<std::string> args{"serve",  "--state-dir",  planner_dir_.string(),
+                                "--listen", listen,        "--ready-file",
+                                ready.string(), "--heartbeat-ms", "500"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  planner_ = std::make_unique<ChildProcess>("shoal-planner", args,
+                                            dir_ / ("planner-" + std::to_string(planner_starts_)));
   auto values = WaitForReadyFile(ready);
   EXPECT_TRUE(values.contains("address")) << planner_->Stderr();
   address_ = values["address"];
@@ -27,6 +28,8 @@ std::string ControlPlane::StartPlanner() {
   (void)WriteReadyFile(planner_dir_ / "planner.ready", {{"address", address_}});
   return address_;
 }
+
+std::string ControlPlane::PlannerLog() const { return planner_ ? planner_->Stderr() : ""; }
 
 void ControlPlane::KillPlanner() {
   planner_->Kill(9);

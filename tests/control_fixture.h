@@ -18,7 +18,10 @@ class ControlPlane {
  public:
   explicit ControlPlane(const TempDir& dir);
   // Starts (or restarts, on the same port if it had one) the planner; returns its address.
-  std::string StartPlanner();
+  // `extra`: more `serve` flags (e.g. --keep-runs 5s).
+  std::string StartPlanner(std::vector<std::string> extra = {});
+  // The planner's stderr so far (its log).
+  std::string PlannerLog() const;
   void KillPlanner();
   ChildProcess& planner() { return *planner_; }
   std::filesystem::path planner_dir() const { return planner_dir_; }
