@@ -167,6 +167,11 @@ TEST_F(RetentionTest, RerunFailedOfAFinishedJobRunReadBackAfterARestart) {
   // The finished job run, read back, still says who failed.
   auto logs = cp.Cli({"logs", id, "web-2"});
   EXPECT_NE(logs.out.find("(exited 1)"), std::string::npos) << logs.out << logs.err;
+  auto watched = cp.Cli({"watch", id, "--quiet"});
+  EXPECT_EQ(watched.exit_code, applied.exit_code) << watched.out << watched.err;
+  // The same per-task table as when it ran (apply printed its run id first).
+  ASSERT_FALSE(watched.out.empty());
+  EXPECT_TRUE(applied.out.ends_with(watched.out)) << applied.out << "\n---\n" << watched.out;
 
   fs::remove(marks / "fail-web-2");
   auto rerun = cp.Cli({"rerun", id, "--failed", "--quiet"});
