@@ -7,9 +7,11 @@
 #       simulator has registered all its nodes. Sets planner_pid, planner_dir, planner_addr.
 #   sim_fleet_down: stop the simulators and the planner.
 #   cpu_seconds PID, wait_file FILE [TIMEOUT_S], planner_hwm_mib
-# Needs $bin (the build's bin directory).
+# Needs $bin (the build's bin directory). Optional: planner_args (more `serve` flags) and
+# fleet_wait_s (how long to wait for the simulators to register; default 180).
 planner_pid=""
 sim_pids=()
+planner_args=("${planner_args[@]}")
 
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 
@@ -28,7 +30,7 @@ sim_fleet_up() {
   planner_dir="$work/planner"
   "$bin/shoal-planner" init --state-dir "$planner_dir" >/dev/null
   "$bin/shoal-planner" serve --state-dir "$planner_dir" --listen 127.0.0.1:0 \
-    --heartbeat-ms 10000 2>"$work/planner.log" &
+    --heartbeat-ms 10000 "${planner_args[@]}" 2>"$work/planner.log" &
   planner_pid=$!
   wait_file "$planner_dir/planner.ready"
   planner_addr=$(sed -n 's/^address=//p' "$planner_dir/planner.ready")
@@ -41,7 +43,7 @@ sim_fleet_up() {
       --ready-file "$work/sim-$i.ready" "$@" 2>"$work/sim-$i.log" &
     sim_pids+=($!)
   done
-  for i in $(seq 0 $((procs - 1))); do wait_file "$work/sim-$i.ready"; done
+  for i in $(seq 0 $((procs - 1))); do wait_file "$work/sim-$i.ready" "${fleet_wait_s:-180}"; done
 }
 
 sim_fleet_down() {

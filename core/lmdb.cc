@@ -62,6 +62,13 @@ Result<bool> Txn::Del(MDB_dbi db, std::string_view key) {
   return true;
 }
 
+uint64_t Txn::UsedBytes(MDB_dbi db) const {
+  MDB_stat st{};
+  if (mdb_stat(txn_, db, &st) != 0) return 0;
+  return uint64_t{st.ms_psize} *
+         (uint64_t{st.ms_branch_pages} + st.ms_leaf_pages + st.ms_overflow_pages);
+}
+
 void Txn::Scan(MDB_dbi db, std::string_view from,
                const std::function<bool(std::string_view, std::string_view)>& visit) const {
   MDB_cursor* cursor = nullptr;

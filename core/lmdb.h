@@ -48,6 +48,11 @@ class Txn {
             const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
   Status Commit();
 
+  // The bytes of the pages `db` occupies in this transaction's snapshot (branch, leaf and
+  // overflow pages; LMDB reuses the pages a delete frees, so this is what retention caps).
+  // 0 if LMDB cannot say.
+  uint64_t UsedBytes(MDB_dbi db) const;
+
   // Whether a Put or Commit of this transaction found the map full.
   bool map_full() const { return map_full_; }
 

@@ -37,16 +37,25 @@ void RunPruner::ScheduleIn(int64_t ms) {
   });
 }
 
+uint64_t RunPruner::UsedBytes() const {
+  auto txn = store_.env().BeginRead();
+  if (!txn) return 0;
+  const Dbs& dbs = store_.dbs();
+  return txn->UsedBytes(dbs.runs) + txn->UsedBytes(dbs.tasks) + txn->UsedBytes(dbs.output);
+}
+
 std::optional<uint64_t> RunPruner::NextVictim() const {
   const auto& finished = runs_.finished();
   if (finished.empty()) return std::nullopt;
   const int64_t cutoff = NowMs() - options_.keep_ms;
-  uint64_t total = 0;
+  // ids grow with age: the oldest due comes first.
+  if (finished.begin()->second.finished_ms < cutoff) return finished.begin()->first;
   for (const auto& [id, f] : finished) {
-    if (f.finished_ms < cutoff) return id;  // ids grow with age: the oldest due comes first
-    total += f.bytes;
+    if (f.finished_ms < cutoff) return id;  // (a run that finished out of order)
   }
-  if (options_.keep_bytes > 0 && total > options_.keep_bytes) return finished.begin()->first;
+  if (options_.keep_bytes > 0 && UsedBytes() > options_.keep_bytes) {
+    return finished.begin()->first;
+  }
   return std::nullopt;
 }
 

@@ -1,7 +1,9 @@
 // Retention of finished runs: runs that finished longer ago than `keep_ms`, and the oldest
-// ones while the finished runs hold more than `keep_bytes` of run data, are deleted from LMDB
-// with everything that belongs to them (run record, tasks, output chunks, job header).
-// Unfinished runs are never pruned (they are not in RunStore::finished()).
+// ones while run data takes more than `keep_bytes` of LMDB, are deleted with everything that
+// belongs to them (run record, tasks, output chunks, job header). Run data is what LMDB's
+// pages of runs, tasks and output measure (unfinished runs included), so the cap bounds the
+// database file: LMDB reuses freed pages. Unfinished runs are never pruned (they are not in
+// RunStore::finished()); if they alone pass the cap, every finished run goes.
 //
 // Deletion runs in the background in bounded batches: each batch deletes at most `batch_keys`
 // keys inside one group commit, and the next batch starts only after that commit, so pruning a
@@ -44,6 +46,8 @@ class RunPruner {
   void Step();
   void ScheduleIn(int64_t ms);
   std::optional<uint64_t> NextVictim() const;
+  // LMDB bytes of the runs, tasks and output databases (committed state).
+  uint64_t UsedBytes() const;
   // Deletes up to `budget` keys of the current victim in `txn`; returns true when it is gone.
   Result<bool> DeleteBatch(lmdb::Txn& txn);
 
