@@ -112,6 +112,19 @@ Result<fs::path> ResolveReadyFile(const std::string& flag, const fs::path& path)
   return abs;
 }
 
+std::vector<Error> PrepareStateDirAndReadyFile(std::string& state_dir, std::string& ready_file) {
+  auto state_path = PrepareStateDir("--state-dir", state_dir);
+  auto ready_path = ResolveReadyFile("--ready-file", ready_file);
+  std::vector<Error> errors;
+  if (!state_path) errors.push_back(state_path.error());
+  if (!ready_path) errors.push_back(ready_path.error());
+  if (errors.empty()) {
+    state_dir = state_path->string();
+    ready_file = ready_path->string();
+  }
+  return errors;
+}
+
 Result<std::string> ReadKeyFile(const std::string& flag, const fs::path& path) {
   std::ifstream in(path);
   if (!in) return Bad(flag, path.string(), "cannot read");

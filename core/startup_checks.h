@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -35,6 +36,10 @@ Result<std::filesystem::path> PrepareStateDir(const std::string& flag,
 // waiting forever.
 Result<std::filesystem::path> ResolveReadyFile(const std::string& flag,
                                                const std::filesystem::path& path);
+
+// The --state-dir and --ready-file of a daemon, both checked and resolved as above and
+// rewritten in place (absolute) when good. Returns every problem found, one per flag.
+std::vector<Error> PrepareStateDirAndReadyFile(std::string& state_dir, std::string& ready_file);
 
 // A shared secret in a file (e.g. the tracker registration key): its first line, trimmed.
 // Errors: unreadable, shorter than 16 characters (guessable), or with spaces or control

@@ -83,17 +83,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Absolute, because task scripts and working directories are resolved from other cwds.
-  auto state_path = PrepareStateDir("--state-dir", state_dir);
-  auto ready_path = ResolveReadyFile("--ready-file", ready_file);
-  for (const Error* e :
-       {state_path ? nullptr : &state_path.error(), ready_path ? nullptr : &ready_path.error()}) {
-    if (e) {
-      SHOAL_LOG(Error) << e->message;
-      return 2;
-    }
+  if (auto errors = PrepareStateDirAndReadyFile(state_dir, ready_file); !errors.empty()) {
+    SHOAL_LOG(Error) << errors.front().message;
+    return 2;
   }
-  state_dir = state_path->string();
-  ready_file = ready_path->string();
   for (auto& root : roots) {
     // A root made later is fine (fetches into it fail until then), but say so.
     std::error_code ec;

@@ -32,16 +32,13 @@ int main(int argc, char** argv) {
     std::cerr << "shoal-node-agent: " << s.error().message << "\n";
     return 2;
   }
-  auto state_path = shoal::PrepareStateDir("--state-dir", state_dir);
-  auto ready_path = shoal::ResolveReadyFile("--ready-file", ready_file);
-  if (!state_path || !ready_path) {
-    std::cerr << "shoal-node-agent: "
-              << (state_path ? ready_path.error() : state_path.error()).message << "\n";
+  if (auto errors = shoal::PrepareStateDirAndReadyFile(state_dir, ready_file); !errors.empty()) {
+    std::cerr << "shoal-node-agent: " << errors.front().message << "\n";
     return 2;
   }
-  config.state_dir = *state_path;
+  config.state_dir = state_dir;
   config.config_file = config_file;
-  config.ready_file = *ready_path;
+  config.ready_file = ready_file;
   for (const auto& l : labels) {
     auto eq = l.find('=');
     if (eq == std::string::npos) {
