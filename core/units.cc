@@ -5,17 +5,21 @@
 
 namespace shoal {
 
+int ByteSuffixShift(std::string_view suffix) {
+  return suffix.empty()                   ? 0
+         : suffix == "K" || suffix == "k" ? 10
+         : suffix == "M" || suffix == "m" ? 20
+         : suffix == "G" || suffix == "g" ? 30
+         : suffix == "T" || suffix == "t" ? 40
+                                          : -1;
+}
+
 Result<uint64_t> ParseByteSize(const std::string& text) {
   uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || ptr == text.data()) return Error::of(text, "want bytes, e.g. 20G");
   std::string_view suffix(ptr, text.data() + text.size() - ptr);
-  int shift = suffix.empty()                   ? 0
-              : suffix == "K" || suffix == "k" ? 10
-              : suffix == "M" || suffix == "m" ? 20
-              : suffix == "G" || suffix == "g" ? 30
-              : suffix == "T" || suffix == "t" ? 40
-                                               : -1;
+  int shift = ByteSuffixShift(suffix);
   if (shift < 0) return Error::of(text, "want bytes with an optional K, M, G or T suffix");
   if (n > (UINT64_MAX >> shift)) return Error::of(text, "too large");
   return n << shift;

@@ -4,10 +4,15 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
 namespace shoal {
+
+// The power of two a byte-size suffix stands for: "" 0, K 10, M 20, G 30, T 40 (either case);
+// -1 for anything else.
+int ByteSuffixShift(std::string_view suffix);
 
 // Bytes with an optional binary suffix: "0", "512k", "20G", "1T" (K, M, G, T; either case).
 Result<uint64_t> ParseByteSize(const std::string& text);

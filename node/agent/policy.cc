@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/paths.h"
+#include "core/units.h"
 
 namespace shoal::node {
 namespace fs = std::filesystem;
@@ -148,12 +149,7 @@ Status ParseLimit(const std::string& key, const std::string& value, ResourceLimi
     limits.pids_max = n;
     return Status::Ok();
   }
-  int shift = suffix.empty()                   ? 0
-              : suffix == "K" || suffix == "k" ? 10
-              : suffix == "M" || suffix == "m" ? 20
-              : suffix == "G" || suffix == "g" ? 30
-              : suffix == "T" || suffix == "t" ? 40
-                                               : -1;
+  int shift = ByteSuffixShift(suffix);
   if (shift < 0) return Error::of(where, "want bytes with an optional K, M, G or T suffix");
   if (n > (UINT64_MAX >> shift)) return Error::of(where, "too large");
   limits.memory_max = n << shift;
