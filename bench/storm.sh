@@ -35,8 +35,10 @@ wait_for() {  # COMMAND... : polls every 20 ms, up to ~10 min
   echo "timed out: $*" >&2; return 1
 }
 ready_key() { sed -n "s/^$2=//p" "$1" 2>/dev/null; }
-sims_at_round() {  # R: every simulator has written rounds >= R
-  for f in "$work"/sim-*.ready; do
+sims_at_round() {  # R: every simulator (all $procs of them) has written rounds >= R
+  local files=("$work"/sim-*.ready)
+  [[ -e ${files[0]} && ${#files[@]} -eq $procs ]] || return 1
+  for f in "${files[@]}"; do
     [[ $(ready_key "$f" rounds) -ge $1 ]] 2>/dev/null || return 1
   done
 }
@@ -59,7 +61,8 @@ one_case() {  # MODE ROUND
   serve "$dir" 127.0.0.1:0 "$log"
   wait_for test -s "$dir/planner.ready"
   local addr; addr=$(ready_key "$dir/planner.ready" address)
-  local per=5000 procs=$(( (n + 4999) / 5000 )) extra=()
+  local per=5000 extra=()
+  procs=$(( (n + 4999) / 5000 ))
   [[ $mode == full ]] && extra=(--no-resume)
   for i in $(seq 0 $((procs - 1))); do
     local count=$(( i == procs - 1 ? n - i * per : per ))
