@@ -43,6 +43,11 @@ void Planner::HandleOutbox(Host& host, proto::OutboxEnvelope::Reader envelope) {
         if (runs_.RecordResult(id, m.getResult())) {
           const Task* t = runs_.FindTask(id);
           if (t && job_runs_.IsJob(t->run_id)) job_runs_.OnResult(*t, m.getResult());
+        } else {
+          // Not a resend (those stop at received_seq above): the planner settled the task
+          // itself meanwhile (lost, offline, or its run was pruned). Its outcome stands.
+          SHOAL_LOG(Info) << host.name << ": late result for task " << id
+                          << " ignored (already settled by the planner)";
         }
       }
       return true;

@@ -29,27 +29,34 @@ void RaiseFileLimit() {
   }
 }
 
-struct Retention {
-  std::string keep_runs = "30d", keep_runs_bytes = "1G";
+// `serve` flags given as text and parsed (and refused) before anything starts.
+struct ServeFlags {
+  std::string keep_runs = "30d", keep_runs_bytes = "1G", lost_after = "10m";
 };
 
 int Serve(const std::string& state_dir, const std::string& listen, std::string ready_file,
-          uint32_t heartbeat_ms, const Retention& retention) {
+          uint32_t heartbeat_ms, const ServeFlags& flags) {
   planner::Planner::Options options;
   // Bad flags are refused before anything starts, with one line and exit status 2.
-  auto keep_ms = ParseAgeMs(retention.keep_runs);
+  auto keep_ms = ParseAgeMs(flags.keep_runs);
   if (!keep_ms) {
     std::cerr << "shoal-planner: --keep-runs " << keep_ms.error().message << "\n";
     return 2;
   }
-  auto keep_bytes = ParseByteSize(retention.keep_runs_bytes);
+  auto keep_bytes = ParseByteSize(flags.keep_runs_bytes);
   if (keep_bytes && *keep_bytes != 0 && *keep_bytes < (uint64_t{1} << 20)) {
-    keep_bytes = Error::of(retention.keep_runs_bytes, "too small: at least 1M (0: no size cap)");
+    keep_bytes = Error::of(flags.keep_runs_bytes, "too small: at least 1M (0: no size cap)");
   }
   if (!keep_bytes) {
     std::cerr << "shoal-planner: --keep-runs-bytes " << keep_bytes.error().message << "\n";
     return 2;
   }
+  auto lost_after_ms = ParseAgeMs(flags.lost_after);
+  if (!lost_after_ms) {
+    std::cerr << "shoal-planner: --lost-after " << lost_after_ms.error().message << "\n";
+    return 2;
+  }
+  options.lost_after_ms = *lost_after_ms;
   options.keep_runs_ms = *keep_ms;
   options.keep_runs_bytes = *keep_bytes;
   RaiseFileLimit();
@@ -116,7 +123,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string state_dir, listen = "127.0.0.1:7400", ready_file, admin = "admin", name, out;
   uint32_t heartbeat_ms = 5000;
-  Retention retention;
+  ServeFlags serve_flags;
 
   auto* init = app.add_subcommand("init", "create the fleet CA, planner and admin certificates");
   init->add_option("--state-dir", state_dir)->required();
@@ -135,12 +142,15 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "HOST:PORT (port 0: any)");
   serve->add_option("--ready-file", ready_file, "default: STATE_DIR/planner.ready");
   serve->add_option("--heartbeat-ms", heartbeat_ms, "node heartbeat interval");
-  serve->add_option("--keep-runs", retention.keep_runs,
+  serve->add_option("--keep-runs", serve_flags.keep_runs,
                     "prune finished runs older than this (e.g. 30d, 12h; default 30d)");
-  serve->add_option("--keep-runs-bytes", retention.keep_runs_bytes,
+  serve->add_option("--keep-runs-bytes", serve_flags.keep_runs_bytes,
                     "prune the oldest finished runs past this much run data (default 1G; 0: none)");
+  serve->add_option("--lost-after", serve_flags.lost_after,
+                    "a host offline this long with tasks in flight: they end as lost and their "
+                    "runs move on (default 10m)");
   serve->callback(
-      [&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms, retention)); });
+      [&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms, serve_flags)); });
 
   auto* revoke = app.add_subcommand("revoke", "revoke a node's certificate by name");
   revoke->add_option("name", name)->required();

@@ -67,6 +67,7 @@ Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> s
                     [this](const Run& run, const std::vector<uint64_t>& ids) { SendTasks(run, ids); },
                     [this](const std::string& host, uint64_t id) { SendCancel(host, id); }}),
       offline_wait_(io, runs_),
+      lost_tasks_(runs_, registry_, job_runs_, options_.lost_after_ms, NowMs()),
       pruner_(io, *store_, runs_,
               RunPruner::Options{options_.keep_runs_ms, options_.keep_runs_bytes}),
       stats_(*store_),
@@ -108,6 +109,7 @@ void Planner::ScheduleSweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopping_) return;
     registry_.Sweep(options_.offline_after_ms);
+    lost_tasks_.Sweep(NowMs());
     ScheduleSweep();
   });
 }

@@ -18,6 +18,7 @@
 #include "planner/credentials.h"
 #include "planner/job_runs.h"
 #include "planner/join.h"
+#include "planner/lost_tasks.h"
 #include "planner/offline_wait.h"
 #include "planner/registry.h"
 #include "planner/request_ids.h"
@@ -44,6 +45,8 @@ class Planner {
     // Retention of finished runs (planner/run_pruner.h): --keep-runs, --keep-runs-bytes.
     int64_t keep_runs_ms = int64_t{30} * 24 * 3600 * 1000;
     uint64_t keep_runs_bytes = uint64_t{1} << 30;
+    // A host offline this long with tasks in flight: they end as `lost` (planner/lost_tasks.h).
+    int64_t lost_after_ms = int64_t{10} * 60 * 1000;
   };
 
   static Result<std::unique_ptr<Planner>> Open(boost::asio::io_context& io, Options options);
@@ -93,6 +96,7 @@ class Planner {
   RequestIds request_ids_;
   JobRuns job_runs_;
   OfflineWait offline_wait_;
+  LostTasks lost_tasks_;
   RunPruner pruner_;
   StatsStore stats_;
   Audit audit_;

@@ -89,6 +89,10 @@ class RunStore {
   const Task* FindTask(uint64_t id) const;
   // Tasks of `host` without a result (to resend when it reconnects).
   std::vector<uint64_t> Unfinished(const std::string& host) const;
+  // The same for every host at once: host -> its tasks without a result.
+  const std::map<std::string, std::set<uint64_t>>& unfinished_by_host() const {
+    return unfinished_;
+  }
 
   // Records a task's result. Returns false if the task is unknown or already has one. The last
   // result of an ad-hoc run finishes it.

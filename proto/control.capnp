@@ -49,6 +49,7 @@ enum TaskEnd {
   cancelled @5;
   offline @6;      # planner-side: the host was not connected when the run started
   skipped @7;      # planner-side: offline when its wave started and the job says `unreachable: skip`
+  lost @8;         # planner-side: the host went offline with the task in flight and stayed away past --lost-after
 }
 
 struct FetchReport {

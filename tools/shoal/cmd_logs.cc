@@ -10,6 +10,7 @@
 #include "core/framing.h"
 #include "proto/control.capnp.h"
 #include "tools/shoal/commands.h"
+#include "tools/shoal/task_end.h"
 
 namespace shoal::cli {
 namespace {
@@ -81,11 +82,8 @@ void AddLogsCommand(CLI::App& app) {
       if (!r.getDone()) {
         std::printf("(running)\n");
       } else {
-        static const char* kEnds[] = {"exited",   "signaled",  "timed-out", "interrupted",
-                                      "rejected", "cancelled", "offline",   "skipped"};
-        auto end = static_cast<unsigned>(res.getEnd());
-        std::printf("(%s %d%s%s)\n", end < 8 ? kEnds[end] : "?",
-                    end == 1 ? res.getSignal() : res.getExitCode(),
+        std::printf("(%s %d%s%s)\n", TaskEndName(res.getEnd()),
+                    res.getEnd() == proto::TaskEnd::SIGNALED ? res.getSignal() : res.getExitCode(),
                     res.getError().size() ? ": " : "", std::string(res.getError()).c_str());
       }
     }

@@ -15,6 +15,7 @@
 #include "core/units.h"
 #include "proto/control.capnp.h"
 #include "tools/shoal/commands.h"
+#include "tools/shoal/task_end.h"
 
 namespace shoal::cli {
 namespace {
@@ -27,28 +28,6 @@ struct RunFlags {
   std::string wait_offline;
   bool no_wait = false, quiet = false;
 };
-
-const char* EndName(proto::TaskEnd end) {
-  switch (end) {
-    case proto::TaskEnd::EXITED:
-      return "exited";
-    case proto::TaskEnd::SIGNALED:
-      return "signaled";
-    case proto::TaskEnd::TIMED_OUT:
-      return "timed-out";
-    case proto::TaskEnd::INTERRUPTED:
-      return "interrupted";
-    case proto::TaskEnd::REJECTED:
-      return "rejected";
-    case proto::TaskEnd::CANCELLED:
-      return "cancelled";
-    case proto::TaskEnd::OFFLINE:
-      return "offline";
-    case proto::TaskEnd::SKIPPED:
-      return "skipped";
-  }
-  return "?";
-}
 
 int Run(const RunFlags& f) {
   capnp::MallocMessageBuilder request;
@@ -117,7 +96,7 @@ int Run(const RunFlags& f) {
   auto st = reply->Root<proto::CliReply>().getRunStatus();
   for (auto r : st.getResults()) {
     auto res = r.getResult();
-    std::string how = EndName(res.getEnd());
+    std::string how = TaskEndName(res.getEnd());
     if (res.getEnd() == proto::TaskEnd::EXITED) how += " " + std::to_string(res.getExitCode());
     if (res.getEnd() == proto::TaskEnd::SIGNALED) how += " " + std::to_string(res.getSignal());
     bool ok = res.getEnd() == proto::TaskEnd::EXITED && res.getExitCode() == 0;

@@ -11,6 +11,7 @@
 #include "core/framing.h"
 #include "proto/control.capnp.h"
 #include "tools/shoal/progress_line.h"
+#include "tools/shoal/task_end.h"
 
 namespace shoal::cli {
 namespace {
@@ -18,13 +19,6 @@ namespace {
 bool Over(const std::string& phase) {
   return phase == "succeeded" || phase == "completed" || phase == "halted" ||
          phase == "cancelled";
-}
-
-const char* EndName(proto::TaskEnd end) {
-  static const char* kNames[] = {"exited",   "signaled",  "timed-out", "interrupted",
-                                 "rejected", "cancelled", "offline",   "skipped"};
-  auto i = static_cast<unsigned>(end);
-  return i < 8 ? kNames[i] : "?";
 }
 
 void PrintResults(const PlannerFlags& flags, uint64_t run_id) {
@@ -45,7 +39,7 @@ void PrintResults(const PlannerFlags& flags, uint64_t run_id) {
       continue;
     }
     bool ok = res.getEnd() == proto::TaskEnd::EXITED && res.getExitCode() == 0;
-    std::string how = EndName(res.getEnd());
+    std::string how = TaskEndName(res.getEnd());
     if (res.getEnd() == proto::TaskEnd::EXITED) how += " " + std::to_string(res.getExitCode());
     double secs = res.getStartedMs() ? (res.getEndedMs() - res.getStartedMs()) / 1000.0 : 0.0;
     std::string detail;
