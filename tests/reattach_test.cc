@@ -2,11 +2,14 @@
 // real shoal-planner that is SIGKILLed mid-run and restarted (same port, same state), real
 // shoal-node-agent processes, the real `shoal` binary as a child process. The client must say
 // that it lost the planner (with the run id), re-attach, and exit with the run's real code;
-// a planner that never comes back ends the client with exit 1 once --reattach-timeout passes.
+// a planner that never comes back ends the client with exit 1 once --reattach-timeout passes,
+// and one that hangs (SIGSTOP: connection open, nothing answers) is noticed by
+// --planner-timeout.
 // And the idempotency that makes re-sending a start safe: a repeated request id is one run,
 // also across a planner restart.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 
@@ -125,6 +128,25 @@ TEST_F(ReattachTest, WatchGivesUpWithExit1WhenThePlannerNeverComesBack) {
       << cli->Stderr();
   EXPECT_NE(cli->Stderr().find("gave up re-attaching"), std::string::npos) << cli->Stderr();
   EXPECT_NE(cli->Stderr().find("shoal watch " + id), std::string::npos) << cli->Stderr();
+}
+
+TEST_F(ReattachTest, RunNoticesAHungPlannerWithinItsTimeoutAndReattachesWhenItAnswers) {
+  // SIGSTOP: the planner's kernel keeps the connection open and even accepts new ones, but
+  // nothing answers. Only --planner-timeout can tell.
+  auto cli = Background({"run", WaitForGo(), "--on", "all", "--quiet", "--planner-timeout", "1"});
+  std::string id = RunIdOf(*cli);
+  cp.planner().Kill(SIGSTOP);
+  ASSERT_TRUE(ControlPlane::Eventually([&] {
+    return cli->Stderr().find("planner connection lost (run " + id +
+                              "): no answer from the planner within 1 s") != std::string::npos;
+  })) << cli->Stderr();
+  std::ofstream(dir / "go") << "go";
+  cp.planner().Kill(SIGCONT);
+  ASSERT_EQ(ExitCode(*cli), 0) << cli->Stdout() << cli->Stderr();
+  EXPECT_NE(cli->Stderr().find("re-attached to the planner (run " + id + ")"), std::string::npos)
+      << cli->Stderr();
+  EXPECT_EQ(cp.Cli({"logs", id, "b"}).out, "done\n");
+  EXPECT_EQ(RunsListed(), 1);
 }
 
 TEST_F(ReattachTest, ARepeatedRequestIdIsOneRunAlsoAfterAPlannerRestart) {

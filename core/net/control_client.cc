@@ -11,17 +11,29 @@ namespace shoal::net {
 namespace asio = boost::asio;
 
 namespace {
-// Runs `work` on `io` until it completes (a blocking call for a command-line tool).
+// Runs `work` on `io` until it completes or `timeout` passes (a blocking call for a
+// command-line tool). On a timeout the work is left suspended in `io`: its owner discards it.
 template <typename T>
-Result<T> RunToCompletion(asio::io_context& io, asio::awaitable<Result<T>> work) {
-  std::optional<Result<T>> out;
+Result<T> RunToCompletion(asio::io_context& io, asio::awaitable<Result<T>> work,
+                          std::chrono::milliseconds timeout, const char* what) {
+  auto out = std::make_shared<std::optional<Result<T>>>();
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(work)); },
+      io, [out, work = std::move(work)]() mutable -> asio::awaitable<void> {
+        out->emplace(co_await std::move(work));
+      },
       asio::detached);
   io.restart();
-  io.run();
-  if (!out) return Error{"interrupted"};
-  return std::move(*out);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!*out && !io.stopped() && std::chrono::steady_clock::now() < deadline) {
+    io.run_until(deadline);
+  }
+  if (*out) return std::move(**out);
+  if (io.stopped() && std::chrono::steady_clock::now() < deadline) return Error{"interrupted"};
+  io.stop();
+  const auto ms = timeout.count();
+  return Error{"no answer from the planner within " +
+               (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+               " (" + what + ")"};
 }
 }  // namespace
 
@@ -58,21 +70,25 @@ Result<ClientConfig> ResolveClientConfig(std::string planner_dir, std::string ad
 }
 
 Result<std::unique_ptr<ControlClient>> ControlClient::Open(const std::string& planner_dir,
-                                                           const std::string& address) {
+                                                           const std::string& address,
+                                                           std::chrono::milliseconds timeout) {
   auto config = ResolveClientConfig(planner_dir, address);
   if (!config) return config.error();
-  return Connect(*config);
+  return Connect(*config, timeout);
 }
 
-Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const ClientConfig& config) {
+Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const ClientConfig& config,
+                                                              std::chrono::milliseconds timeout) {
   auto hp = ParseHostPort(config.address);
   if (!hp) return hp.error();
   std::unique_ptr<ControlClient> c(new ControlClient());
+  c->timeout_ = timeout;
   auto tls = TlsContext::Client(config.ca_pem, config.cert_pem, config.key_pem);
   if (!tls) return tls.error();
   c->tls_ = std::move(*tls);
   auto stream =
-      RunToCompletion(c->io_, ConnectTls(c->io_.get_executor(), hp->first, hp->second, *c->tls_));
+      RunToCompletion(c->io_, ConnectTls(c->io_.get_executor(), hp->first, hp->second, *c->tls_),
+                      timeout, "connecting");
   if (!stream) return stream.error();
   if (auto s = RequirePeerRole(**stream, kRolePlanner); !s) return s.error();
   c->session_ = std::make_shared<FramedSession>(std::move(*stream), 1u << 30);
@@ -81,7 +97,7 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const ClientConfig
 
 Result<std::unique_ptr<Frame>> ControlClient::Call(capnp::MessageBuilder& request) {
   if (auto s = session_->Send(request); !s) return s.error();
-  return RunToCompletion(io_, session_->Receive());
+  return RunToCompletion(io_, session_->Receive(), timeout_, "waiting for its reply");
 }
 
 }  // namespace shoal::net

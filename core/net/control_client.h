@@ -9,6 +9,7 @@
 #include <capnp/message.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -25,20 +26,32 @@ struct ClientConfig {
 
 Result<ClientConfig> ResolveClientConfig(std::string planner_dir, std::string address);
 
+// How long connecting (TCP + TLS) and each call's reply may take. The planner answers every
+// request at once (clients poll), so silence this long means a planner that vanished without
+// closing the connection (host gone, network cut, process hung): the caller gets an error
+// instead of blocking forever, and can re-attach.
+inline constexpr std::chrono::milliseconds kDefaultCallTimeout{30'000};
+
 class ControlClient {
  public:
   // ResolveClientConfig + Connect.
-  static Result<std::unique_ptr<ControlClient>> Open(const std::string& planner_dir,
-                                                     const std::string& address);
-  static Result<std::unique_ptr<ControlClient>> Connect(const ClientConfig& config);
-  // Sends `request` (a CliRequest) and waits for one reply frame (a CliReply).
+  static Result<std::unique_ptr<ControlClient>> Open(
+      const std::string& planner_dir, const std::string& address,
+      std::chrono::milliseconds timeout = kDefaultCallTimeout);
+  static Result<std::unique_ptr<ControlClient>> Connect(
+      const ClientConfig& config, std::chrono::milliseconds timeout = kDefaultCallTimeout);
+  // Sends `request` (a CliRequest) and waits for one reply frame (a CliReply). After a timeout
+  // the client is unusable (the connection's state is unknown): make a new one.
   Result<std::unique_ptr<Frame>> Call(capnp::MessageBuilder& request);
 
  private:
   ControlClient() = default;
-  boost::asio::io_context io_;
+  std::chrono::milliseconds timeout_ = kDefaultCallTimeout;
   std::shared_ptr<TlsContext> tls_;
   FramedSessionPtr session_;
+  // Declared last, so destroyed first: a call abandoned at its timeout leaves its coroutine in
+  // here, and that frame (holding the stream) must go while the TLS context still exists.
+  boost::asio::io_context io_;
 };
 
 }  // namespace shoal::net

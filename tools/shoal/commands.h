@@ -37,6 +37,8 @@ struct PlannerFlags {
   std::string dir, address;
   // After a connection that worked is lost: how long to keep re-attaching (0: exit 1 at once).
   double reattach_timeout_s = 0;
+  // How long a connect or one reply may take before the planner counts as gone.
+  double timeout_s = 30;
 };
 inline constexpr double kDefaultReattachSeconds = 300;
 void AddPlannerFlags(CLI::App* command, PlannerFlags& flags);

@@ -8,6 +8,10 @@
 // safe to send twice are retried: queries, and run/apply/rerun carrying a request id (the
 // planner answers a repeated id with the run it already started). A first connection that
 // fails is reported at once: a wrong address should not hang for minutes.
+//
+// A planner that vanishes without closing the connection (its host lost, the network cut, the
+// process hung) is noticed by --planner-timeout: it answers every request at once, so a reply
+// that takes longer counts as a lost connection, and the same re-attach follows.
 #include <capnp/message.h>
 #include <unistd.h>
 
@@ -57,7 +61,18 @@ void AddPlannerFlags(CLI::App* command, PlannerFlags& flags) {
                       "planner state dir with ca.crt, admin.crt/key, planner.ready "
                       "(default: $SHOAL_PLANNER_DIR)");
   command->add_option("--planner", flags.address, "HOST:PORT (default: from planner.ready)");
+  command->add_option("--planner-timeout", flags.timeout_s,
+                      "seconds a connect or a reply may take before the planner counts as gone "
+                      "(it answers at once when alive)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 }
+
+namespace {
+std::chrono::milliseconds Timeout(const PlannerFlags& flags) {
+  return std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_s * 1000));
+}
+}  // namespace
 
 void AddReattachFlag(CLI::App* command, PlannerFlags& flags) {
   flags.reattach_timeout_s = kDefaultReattachSeconds;
@@ -78,7 +93,7 @@ std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuil
                                    uint64_t run_id) {
   auto& client = Client();
   if (!client) {
-    auto c = net::ControlClient::Open(flags.dir, flags.address);
+    auto c = net::ControlClient::Open(flags.dir, flags.address, Timeout(flags));
     if (!c) {
       std::cerr << "shoal: " << c.error().message << "\n";
       std::exit(1);
@@ -112,7 +127,7 @@ std::unique_ptr<Frame> CallPlanner(const PlannerFlags& flags, capnp::MessageBuil
         std::chrono::milliseconds(0),
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     std::this_thread::sleep_for(wait);
-    auto c = net::ControlClient::Open(flags.dir, flags.address);
+    auto c = net::ControlClient::Open(flags.dir, flags.address, Timeout(flags));
     if (c) {
       auto again = (*c)->Call(request);
       if (again) {
