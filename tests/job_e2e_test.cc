@@ -1,8 +1,11 @@
 // Jobs and waves end to end over real daemons on loopback: a planner, a tracker, a seeder and
 // eight shoal-node processes (swarm + agent). `shoal apply` puts a 32 MiB artifact, the nodes
 // fetch it through the swarm in waves "1 3 100%" with pre-staging and run a command on it; the
-// failure budget, `rerun --failed`, and a planner SIGKILLed between and during waves.
+// failure budget, `rerun --failed`, a planner SIGKILLed between and during waves, and an
+// `apply` that waits for a restarting seeder.
 #include <gtest/gtest.h>
+
+#include <sys/wait.h>
 
 #include <fstream>
 #include <map>
@@ -221,6 +224,35 @@ TEST(JobE2eTest, PlannerKilledBetweenAndDuringWavesCarriesOnWithoutRepeatingASte
     for (std::string l; std::getline(ran, l);) ++count;
     EXPECT_EQ(count, 1) << host << " ran its step " << count << " times";
   }
+}
+
+TEST(JobE2eTest, ApplyWaitsForARestartingSeederAndPutsOnce) {
+  JobFleet f;
+  fs::path release = f.dir() / "release.bin";
+  WriteRandomFile(release, 1 << 20, 7);
+  fs::path dest = f.fleet().OutDir() / "release.bin";
+  fs::path job = f.WriteJob("release", ReleaseJob("release-1", "0", dest, f.marks()));
+  f.fleet().StopSeeder();
+  const std::string socket = (f.fleet().SeederState() / "admin.sock").string();
+  ChildProcess cli("shoal",
+                   {"apply", job.string(), "--quiet", "--seeder", socket, "--planner-dir",
+                    f.cp().planner_dir().string()},
+                   f.dir() / "apply");
+  ASSERT_TRUE(ControlPlane::Eventually([&] {
+    return cli.Stderr().find("seeder unreachable") != std::string::npos;
+  })) << cli.Stderr();
+  f.fleet().StartSeeder();
+  int status = cli.Wait(std::chrono::seconds(180));
+  ASSERT_TRUE(status != -1 && WIFEXITED(status)) << cli.Stderr();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << cli.Stdout() << cli.Stderr();
+  EXPECT_EQ(Md5Hex(dest), Md5Hex(release));
+  // And a seeder that answers with a refusal is not retried: the error is final at once.
+  fs::path missing = f.WriteJob("missing", "name: missing\ntargets: [role=web]\nsteps:\n"
+                                           "  - file: {artifact: " + std::string(64, 'a') +
+                                           ", dest: " + dest.string() + "}\n");
+  auto refused = f.Shoal({"apply", missing.string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_EQ(refused.err.find("retrying"), std::string::npos) << refused.err;
 }
 
 }  // namespace

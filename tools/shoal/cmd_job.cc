@@ -40,7 +40,9 @@ std::string ReadJobFile(const std::string& path) {
 }
 
 std::vector<Pin> Pins(const JobFlags& f, const std::string& yaml, PinMode mode) {
-  auto pins = PinArtifacts(f.file, yaml, mode, f.seeder);
+  // apply waits for a restarting seeder as it would for its planner; plan asks once.
+  auto pins = PinArtifacts(f.file, yaml, mode, f.seeder,
+                           mode == PinMode::kPutToSeeder ? f.planner.reattach_timeout_s : 0);
   if (!pins) {
     std::fprintf(stderr, "shoal: %s\n", pins.error().message.c_str());
     std::exit(kExitError);

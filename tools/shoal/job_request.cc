@@ -1,7 +1,12 @@
 #include "tools/shoal/job_request.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "core/admin_client.h"
 #include "core/ingest.h"
@@ -14,7 +19,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<Pin> PutToSeeder(const fs::path& file, const std::string& socket) {
+// Runs `attempt` (one call to the seeder) again while it fails on the transport (the seeder is
+// restarting: its socket refuses, or the connection drops mid-put) for up to `retry_s` seconds,
+// with backoff and full jitter. An answer from the seeder, even a refusal, is final. Putting
+// twice is safe: artifacts are stored by content, so a repeated put of the same file is one.
+template <typename Attempt>
+Result<Pin> RetryWhileUnreachable(const std::string& socket, double retry_s, Attempt attempt) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(retry_s * 1000));
+  std::mt19937_64 rng(std::random_device{}());
+  int64_t cap_ms = 250;
+  for (bool told = false;;) {
+    bool answered = false;
+    Result<Pin> pin = attempt(&answered);
+    if (pin || answered || Clock::now() >= deadline) return pin;
+    if (!told) {
+      std::fprintf(stderr, "shoal: seeder unreachable (%s); retrying for up to %.0f s\n",
+                   pin.error().message.c_str(), retry_s);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<int64_t>(50, cap_ms)(rng)));
+    cap_ms = std::min<int64_t>(cap_ms * 2, 5000);
+  }
+}
+
+Result<Pin> PutToSeeder(const fs::path& file, const std::string& socket, bool* answered) {
   capnp::MallocMessageBuilder request;
   auto put = request.initRoot<proto::SeederRequest>().initPut();
   put.setPath(fs::absolute(file).string());
@@ -25,11 +55,13 @@ Result<Pin> PutToSeeder(const fs::path& file, const std::string& socket) {
     auto reply = frame.Root<proto::SeederReply>();
     if (reply.isProgress()) {
       auto p = reply.getProgress();
+      // Progress alone is not an answer: a put cut off mid-way is tried again.
       progress.Update("put " + file.filename().string() + ": " + p.getPhase().cStr(), p.getDone(),
                       p.getTotal());
       return false;
     }
     progress.Finish();
+    *answered = true;
     if (reply.isFailure()) return Error{reply.getFailure().getMessage().cStr()};
     if (!reply.isArtifact()) return Error{"unexpected reply from the seeder"};
     auto a = reply.getArtifact();
@@ -40,12 +72,13 @@ Result<Pin> PutToSeeder(const fs::path& file, const std::string& socket) {
   return pin;
 }
 
-Result<Pin> LookUp(const std::string& id, const std::string& socket) {
+Result<Pin> LookUp(const std::string& id, const std::string& socket, bool* answered) {
   capnp::MallocMessageBuilder request;
   request.initRoot<proto::SeederRequest>().setGet(id);
   Pin pin;
   auto status = AdminCall(socket, request, [&](Frame& frame) -> Result<bool> {
     auto reply = frame.Root<proto::SeederReply>();
+    *answered = true;
     if (reply.isFailure()) return Error{reply.getFailure().getMessage().cStr()};
     if (!reply.isArtifact()) return false;
     auto a = reply.getArtifact();
@@ -69,7 +102,8 @@ Result<Pin> HashLocally(const fs::path& file) {
 }  // namespace
 
 Result<std::vector<Pin>> PinArtifacts(const std::string& job_path, const std::string& yaml,
-                                      PinMode mode, const std::string& seeder_socket) {
+                                      PinMode mode, const std::string& seeder_socket,
+                                      double seeder_retry_s) {
   auto job = planner::jobs::ParseJob(yaml, job_path);
   if (!job) return job.error();
   const fs::path base = fs::path(job_path).parent_path();
@@ -90,9 +124,17 @@ Result<std::vector<Pin>> PinArtifacts(const std::string& job_path, const std::st
                        std::to_string(step.pos.column) + ": " + step.name + ": source " +
                        file.string() + " is not a readable file"};
         }
-        pin = mode == PinMode::kPutToSeeder ? PutToSeeder(file, seeder_socket) : HashLocally(file);
+        if (mode == PinMode::kPutToSeeder) {
+          pin = RetryWhileUnreachable(seeder_socket, seeder_retry_s, [&](bool* answered) {
+            return PutToSeeder(file, seeder_socket, answered);
+          });
+        } else {
+          pin = HashLocally(file);
+        }
       } else {
-        pin = LookUp(ref, seeder_socket);
+        pin = RetryWhileUnreachable(seeder_socket, seeder_retry_s, [&](bool* answered) {
+          return LookUp(ref, seeder_socket, answered);
+        });
         if (!pin && mode == PinMode::kHashLocally) pin = Pin{ref, ref, "", 0};  // size unknown
       }
       if (!pin) {

@@ -23,9 +23,11 @@ enum class PinMode { kHashLocally, kPutToSeeder };
 
 // Reads `job_path`, checks it (the same reader as the planner's: errors name file:line:col),
 // and pins every file step's artifact. `seeder_socket` may be unreachable in kHashLocally mode
-// (an `artifact:` step then shows no size).
+// (an `artifact:` step then shows no size). A seeder that does not answer (restarting) is tried
+// again for up to `seeder_retry_s` seconds.
 Result<std::vector<Pin>> PinArtifacts(const std::string& job_path, const std::string& yaml,
-                                      PinMode mode, const std::string& seeder_socket);
+                                      PinMode mode, const std::string& seeder_socket,
+                                      double seeder_retry_s = 0);
 
 // Fills a JobRequest with the file's name, text and pins.
 void FillJobRequest(const std::string& job_path, const std::string& yaml,
