@@ -5,7 +5,7 @@
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
 #                   [--methods "http aria2c shoal shoal-ss"] [--bin-dir build/bin] [--timeout-factor 20]
 #                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
-#                   [--repeat K]
+#                   [--repeat K] [--queue-ms 10] [--cc cubic|bbr|host] [--work-fs auto|tmpfs|disk]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
@@ -25,6 +25,17 @@
 # wan rate x the measured link goodput factor), and the rate column reads "R,Kdc@W".
 # Rows are merged into bench/results/distribution.tsv (same method/N/rate/size replaced), then
 # report.py rewrites distribution.md and distribution.png.
+# --queue-ms and --cc choose the network model (topology.sh): each link's FIFO depth in ms
+# (default 10) and every host's TCP congestion control (default cubic). `--queue-ms 100 --cc
+# host` is the model before 2026-11-29 (a 100 ms FIFO and this machine's BBR); this kernel has
+# no fq_codel, so a short FIFO stands for a real host's ~5 ms standing queue. The model is in
+# every row's note: compare tools only within one model.
+# --work-fs: where every host's files live. The hosts of this one-machine fleet share one
+# virtual disk (~75 MB/s with fsync here); a real host has a disk of its own, far faster than its
+# 12 MB/s link. On the shared disk, N hosts' writes (and a tool's fsyncs: Shoal fsyncs every
+# install) queue behind each other, which no real fleet sees. tmpfs: a RAM file system for the
+# case's work directory (disk cost not modelled); disk: /tmp; auto (default): tmpfs when the
+# case's files ((2N + 2) x S) fit in half the available memory, else disk. In the row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
 # shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
 # median and spread (summarize.py), and merges each case's median run into distribution.tsv.
@@ -45,6 +56,9 @@ dcs=1
 wan_rate=""
 results="$repo/bench/results"
 repeat=1
+queue_ms=10
+cc=cubic
+work_fs=auto
 while (($#)); do
   case $1 in
     --nodes) nodes_list=$2; shift 2 ;;
@@ -58,6 +72,9 @@ while (($#)); do
     --wan-rate) wan_rate=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
+    --queue-ms) queue_ms=$2; shift 2 ;;
+    --cc) cc=$2; shift 2 ;;
+    --work-fs) work_fs=$2; shift 2 ;;
     -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -76,6 +93,7 @@ mkdir -p "$results"
 
 cleanup() {
   "$here/topology.sh" down
+  mountpoint -q "$work" && umount "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -141,7 +159,7 @@ background_cpu() {
 
 # record METHOD NOTE: one result row from the timed phase's measurements.
 record() {
-  local method=$1 note="$2; load $load1" md5_ok=0 i times
+  local method=$1 note="$2; load $load1; net q${queue_ms}ms+$cc; fs $work_fs_used" md5_ok=0 i times
   # How many copies of the file left the origin: 1 is a perfect swarm, N is central push.
   note+="; origin sent $(awk -v b="$((origin_tx1 - origin_tx0))" -v s="$size_bytes" \
     'BEGIN { printf "%.2f", b / s }') x S"
@@ -233,6 +251,23 @@ reset_nodes() {
 source "$here/methods.sh"
 
 # ---- main loop -----------------------------------------------------------------------------
+max_n=0
+for n in $nodes_list; do ((n > max_n)) && max_n=$n; done
+work_fs_used=disk
+rm -rf "$work" && mkdir -p "$work"
+if [[ $work_fs != disk ]]; then
+  # The origin's file, every node's copy and its install, and slack for logs and state.
+  need_mb=$(((2 * max_n + 2) * size_bytes / 1048576 + 512))
+  avail_mb=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
+  if ((need_mb * 2 <= avail_mb)); then
+    mount -t tmpfs -o "size=${need_mb}m" "${SHOAL_NS_PREFIX}work" "$work"
+    work_fs_used=tmpfs
+  elif [[ $work_fs == tmpfs ]]; then
+    echo "--work-fs tmpfs: ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
+    exit 2
+  fi
+fi
+echo "work directory on $work_fs_used"
 mkdir -p "$work/origin"
 echo "payload: $size of random bytes"
 head -c "$size_bytes" /dev/urandom >"$work/origin/payload.bin"
@@ -248,7 +283,8 @@ for n in $nodes_list; do
     topo_dc_args=(--dcs "$dcs" --wan-rate "$wan_rate")
   fi
   echo "== N=$n at $rate_label, S=$size"
-  "$here/topology.sh" up --nodes "$n" --rate "$rate" "${topo_dc_args[@]}"
+  "$here/topology.sh" up --nodes "$n" --rate "$rate" --queue-ms "$queue_ms" --cc "$cc" \
+    "${topo_dc_args[@]}"
   "$here/topology.sh" check --size 32M
   goodput=$(cat "$SHOAL_STATE_DIR/goodput-$rate")
   if ((dcs > 1)); then

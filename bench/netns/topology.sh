@@ -5,6 +5,7 @@
 # the namespaces.
 #
 #   topology.sh up --nodes N [--rate 100mbit] [--dcs K --wan-rate 200mbit]
+#                  [--queue-ms 100] [--cc cubic|bbr|host]
 #   topology.sh check [--size 64M]     # measure one link's HTTP goodput (writes goodput file)
 #   topology.sh run --nodes N ... -- CMD ARGS   # up, run CMD, always down (EXIT/INT/TERM)
 #   topology.sh exec I CMD ARGS         # run CMD in host I's namespace
@@ -15,6 +16,17 @@
 # the switch), addresses 198.18.0.1 + i (/15). Shaping: tbf on eth0 inside the host namespace
 # (egress = the host's upload) and on the switch-side end h<i> (egress = the host's download).
 #
+# Queue and congestion control (the network model):
+#   --queue-ms MS: the depth of each link's tbf FIFO in time at the link rate (tbf latency;
+#     default TBF_LATENCY or 10 ms; 100 ms before 2026-11-29). This kernel has no fq_codel, fq, sfq or codel (only tbf,
+#     htb and the FIFOs), so a fair queue with a ~5 ms standing queue, what a real host's default
+#     qdisc keeps, cannot be built; a short FIFO is the nearest available model. With a deep
+#     FIFO, a host whose upload saturates its link queues its own download flows' ACKs behind
+#     that much data; BBR then holds those flows' cwnd near 2 x bw x min_rtt and the host's
+#     download slows while it uploads.
+#   --cc cubic|bbr|reno: the congestion control of every host's route to the fleet (default
+#     cubic, Linux's default); --cc host: what a new namespace inherits (here bbr, the model
+#     before 2026-11-29).
 # Datacenters (--dcs K > 1): nodes are split into K contiguous groups dc1..dcK (the origin is in
 # dc1); each DC has its own bridge, joined to a core bridge by a "WAN" veth pair shaped with tbf
 # at --wan-rate in both directions. This kernel has no netem, so inter-DC *latency* cannot be
@@ -25,7 +37,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 TBF_BURST=${TBF_BURST:-64kb}
-TBF_LATENCY=${TBF_LATENCY:-100ms}
+TBF_LATENCY=${TBF_LATENCY:-10ms}
+CC=cubic
 
 die() {
   echo "topology: $*" >&2
@@ -73,12 +86,17 @@ cmd_up() {
       --rate) rate=$2; shift 2 ;;
       --dcs) dcs=$2; shift 2 ;;
       --wan-rate) wan_rate=$2; shift 2 ;;
+      --queue-ms) TBF_LATENCY=${2}ms; shift 2 ;;
+      --cc) CC=$2; shift 2 ;;
       *) die "up: unknown option $1" ;;
     esac
   done
   [[ $nodes =~ ^[0-9]+$ && $nodes -ge 1 ]] || die "up: --nodes N (N >= 1) is required"
   [[ $dcs =~ ^[0-9]+$ && $dcs -ge 1 && $dcs -le $nodes ]] || die "up: --dcs must be 1..N"
   rate_to_bytes "$rate" >/dev/null || die "up: bad --rate"
+  [[ $TBF_LATENCY =~ ^[0-9]+ms$ ]] || die "up: --queue-ms MS"
+  [[ $CC == host ]] || grep -qw "$CC" /proc/sys/net/ipv4/tcp_available_congestion_control ||
+    die "up: --cc $CC is not available here"
   if ((dcs > 1)); then
     [[ -n $wan_rate ]] || die "up: --dcs > 1 needs --wan-rate"
     rate_to_bytes "$wan_rate" >/dev/null || die "up: bad --wan-rate"
@@ -116,6 +134,8 @@ cmd_up() {
     echo "TOPO_RATE=$rate"
     echo "TOPO_DCS=$dcs"
     echo "TOPO_WAN_RATE=$wan_rate"
+    echo "TOPO_QUEUE=$TBF_LATENCY"
+    echo "TOPO_CC=$CC"
   } >"$env"
   for ((i = 0; i <= nodes; i++)); do
     ns=$(ns_name "$i")
@@ -128,11 +148,18 @@ cmd_up() {
     ip -n "$ns" addr add "$(host_ip "$i")/15" dev eth0
     shape "$ns" eth0 "$rate"             # upload
     shape "$SHOAL_BR_NS" "h$i" "$rate"   # download
+    if [[ $CC != host ]]; then
+      # Per route, not per netns sysctl: a namespace may only pick a congestion control listed
+      # in the host's tcp_allowed_congestion_control (here "reno bbr"), and the host's settings
+      # are not the benchmark's to change. A route's congctl is the default for its sockets.
+      ip -n "$ns" route replace 198.18.0.0/15 dev eth0 proto kernel scope link \
+        src "$(host_ip "$i")" congctl "$CC"
+    fi
     echo "HOST_DC_$i=dc$dc" >>"$env"
   done
   mv "$env" "$SHOAL_STATE_DIR/topology.env"
   trap - INT TERM EXIT
-  echo "topology: origin + $nodes nodes at $rate per link$( ((dcs > 1)) &&
+  echo "topology: origin + $nodes nodes at $rate per link (queue $TBF_LATENCY, cc $CC)$( ((dcs > 1)) &&
     echo ", $dcs DCs joined by $wan_rate WAN links")"
 }
 
@@ -144,6 +171,7 @@ cmd_status() {
     echo "== $ns"
     ip -n "$ns" -br addr show | grep -v '^lo' || true
     ip netns exec "$ns" tc qdisc show | grep tbf || true
+    ip -n "$ns" route show | grep -v '^$' || true
   done
 }
 
