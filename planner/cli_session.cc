@@ -1,6 +1,9 @@
 // The operator's requests (the `shoal` CLI, authenticated with an admin certificate whose CN
-// is the "who" of every audit entry): hosts, run, run status, logs, stats, join tokens, revoke.
+// is the "who" of every audit entry): hosts, run, run status, logs, stats, join tokens, revoke,
+// the audit log.
 #include <capnp/message.h>
+
+#include <algorithm>
 
 #include "core/log.h"
 #include "planner/planner.h"
@@ -43,12 +46,12 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
       auto req = (*frame)->Root<proto::CliRequest>();
       // run, apply, rerun with a request id already served: that run again, not a second one.
       const auto which = req.which();
-      const bool starts = which == proto::CliRequest::RUN ||
-                          which == proto::CliRequest::APPLY || which == proto::CliRequest::RERUN;
+      const bool starts = which == proto::CliRequest::RUN || which == proto::CliRequest::APPLY ||
+                          which == proto::CliRequest::RERUN;
       const std::string request_id = starts ? std::string(req.getRequestId()) : std::string();
       if (request_id.size() > RequestIds::kMaxIdBytes) {
-        Fail(*reply, "request id longer than " + std::to_string(RequestIds::kMaxIdBytes) +
-                         " characters");
+        Fail(*reply,
+             "request id longer than " + std::to_string(RequestIds::kMaxIdBytes) + " characters");
         return true;
       }
       if (auto known = request_id.empty() ? std::nullopt : request_ids_.Find(request_id)) {
@@ -124,8 +127,8 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             break;
           }
           remember(*run);
-          audit_.Record(who, "apply", "run " + std::to_string(*run) + ": job " +
-                                          std::string(q.getFileName()));
+          audit_.Record(who, "apply",
+                        "run " + std::to_string(*run) + ": job " + std::string(q.getFileName()));
           (void)FillRunStatus(*run, false, reply->initRoot<proto::CliReply>().initRunStatus());
           deferred = true;
           break;
@@ -138,9 +141,10 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
             break;
           }
           remember(*run);
-          audit_.Record(who, "rerun", "run " + std::to_string(*run) + " reruns run " +
-                                          std::to_string(q.getRunId()) +
-                                          (q.getFailedOnly() ? " (failed hosts)" : ""));
+          audit_.Record(who, "rerun",
+                        "run " + std::to_string(*run) + " reruns run " +
+                            std::to_string(q.getRunId()) +
+                            (q.getFailedOnly() ? " (failed hosts)" : ""));
           (void)FillRunStatus(*run, false, reply->initRoot<proto::CliReply>().initRunStatus());
           deferred = true;
           break;
@@ -218,6 +222,21 @@ asio::awaitable<void> Planner::ServeCli(net::FramedSessionPtr session, net::Iden
           for (size_t i = 0; i < recent->size(); ++i) {
             auto f = FromBytes((*recent)[i]);
             if (f) list.setWithCaveats(i, (*f)->Root<proto::StatsReport>());
+          }
+          break;
+        }
+        case proto::CliRequest::AUDIT: {
+          auto q = req.getAudit();
+          auto entries =
+              audit_.Read(q.getSinceMs(), q.getWho(), std::min<uint32_t>(q.getLimit(), 100'000));
+          if (!entries) {
+            Fail(*reply, entries.error().message);
+            break;
+          }
+          auto list = reply->initRoot<proto::CliReply>().initAudit(entries->size());
+          for (size_t i = 0; i < entries->size(); ++i) {
+            auto f = FromBytes((*entries)[i]);
+            if (f) list.setWithCaveats(i, (*f)->Root<proto::AuditRecord>());
           }
           break;
         }

@@ -31,7 +31,8 @@ void RaiseFileLimit() {
 
 // `serve` flags given as text and parsed (and refused) before anything starts.
 struct ServeFlags {
-  std::string keep_runs = "30d", keep_runs_bytes = "1G", lost_after = "10m";
+  std::string keep_runs = "30d", keep_runs_bytes = "1G", lost_after = "10m",
+              keep_audit = "365d";
 };
 
 int Serve(const std::string& state_dir, const std::string& listen, std::string ready_file,
@@ -57,6 +58,12 @@ int Serve(const std::string& state_dir, const std::string& listen, std::string r
     return 2;
   }
   options.lost_after_ms = *lost_after_ms;
+  auto keep_audit_ms = ParseAgeMs(flags.keep_audit);
+  if (!keep_audit_ms) {
+    std::cerr << "shoal-planner: --keep-audit " << keep_audit_ms.error().message << "\n";
+    return 2;
+  }
+  options.keep_audit_ms = *keep_audit_ms;
   options.keep_runs_ms = *keep_ms;
   options.keep_runs_bytes = *keep_bytes;
   RaiseFileLimit();
@@ -146,6 +153,8 @@ int main(int argc, char** argv) {
                     "prune finished runs older than this (e.g. 30d, 12h; default 30d)");
   serve->add_option("--keep-runs-bytes", serve_flags.keep_runs_bytes,
                     "prune the oldest finished runs past this much run data (default 1G; 0: none)");
+  serve->add_option("--keep-audit", serve_flags.keep_audit,
+                    "delete audit entries older than this (default 365d)");
   serve->add_option("--lost-after", serve_flags.lost_after,
                     "a host offline this long with tasks in flight: they end as lost and their "
                     "runs move on (default 10m)");

@@ -71,7 +71,7 @@ Planner::Planner(asio::io_context& io, Options options, std::unique_ptr<Store> s
       pruner_(io, *store_, runs_,
               RunPruner::Options{options_.keep_runs_ms, options_.keep_runs_bytes}),
       stats_(*store_),
-      audit_(*store_),
+      audit_(io, *store_, options_.keep_audit_ms),
       sweep_timer_(io) {}
 
 Result<tcp::endpoint> Planner::Start() {
@@ -90,6 +90,7 @@ Result<tcp::endpoint> Planner::Start() {
   asio::co_spawn(io_, AcceptLoop(), asio::detached);
   ScheduleSweep();
   pruner_.Start();
+  audit_.StartPruning();
   return acceptor_->local_endpoint();
 }
 
@@ -99,6 +100,7 @@ void Planner::Stop() {
   if (acceptor_) acceptor_->close(ec);
   sweep_timer_.cancel();
   pruner_.Stop();
+  audit_.Stop();
   offline_wait_.Stop();
   for (auto& s : sessions_) s->Close();
   (void)store_->Flush();

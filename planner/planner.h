@@ -45,6 +45,8 @@ class Planner {
     // Retention of finished runs (planner/run_pruner.h): --keep-runs, --keep-runs-bytes.
     int64_t keep_runs_ms = int64_t{30} * 24 * 3600 * 1000;
     uint64_t keep_runs_bytes = uint64_t{1} << 30;
+    // Audit entries older than this are deleted (planner/audit.h): --keep-audit.
+    int64_t keep_audit_ms = int64_t{365} * 24 * 3600 * 1000;
     // A host offline this long with tasks in flight: they end as `lost` (planner/lost_tasks.h).
     int64_t lost_after_ms = int64_t{10} * 60 * 1000;
   };

@@ -10,7 +10,7 @@
 // 10,000-host run never holds LMDB's single writer (and the planner's loop) for long. A run's
 // record goes last: a planner killed mid-prune finds the run again and finishes the job.
 //
-// The audit log is not pruned: audit entries are kept forever (Audit has no retention).
+// The audit log has a retention of its own (--keep-audit, planner/audit.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>

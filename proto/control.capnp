@@ -325,11 +325,18 @@ struct CliRequest {
     resume @10 :UInt64;          # a run paused at `pause: manual`
     cancel @11 :UInt64;
     rerun @12 :RerunRequest;
+    audit @14 :AuditQuery;       # the audit log, oldest first
   }
   # run, apply, rerun: a key the client chose (at most 64 characters). The planner remembers it
   # durably with the run it started, so a client that lost its connection before the reply can
   # send the same request again and gets that run back instead of a second one.
   requestId @13 :Text;
+}
+
+struct AuditQuery {
+  sinceMs @0 :Int64;         # entries at or after this (unix ms); 0: all kept
+  who @1 :Text;              # only this certificate CN (empty: everyone)
+  limit @2 :UInt32 = 100;    # the newest this many of those
 }
 
 struct RunQuery {
@@ -353,6 +360,7 @@ struct CliReply {
     ok @6 :Void;
     runs @7 :List(RunStatus);
     plan @8 :PlanReply;
+    audit @9 :List(AuditRecord);
   }
 }
 

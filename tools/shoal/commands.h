@@ -27,6 +27,7 @@ void AddRunCommand(CLI::App& app);
 void AddLogsCommand(CLI::App& app);
 void AddStatsCommand(CLI::App& app);
 void AddJoinTokenCommand(CLI::App& app);
+void AddAuditCommand(CLI::App& app);
 // Jobs and waves: plan, apply, watch, runs, rerun, resume, cancel.
 void AddJobCommands(CLI::App& app);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   shoal::cli::AddLogsCommand(app);
   shoal::cli::AddStatsCommand(app);
   shoal::cli::AddJoinTokenCommand(app);
+  shoal::cli::AddAuditCommand(app);
   shoal::cli::AddJobCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
