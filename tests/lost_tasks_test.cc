@@ -56,8 +56,7 @@ TEST_F(LostTasksTest, AnAdHocRunWhoseHostVanishesEndsItsTaskAsLostAndIgnoresALat
   auto runs = cp.Cli({"runs"}).out;
   EXPECT_NE(runs.find("[done]"), std::string::npos) << runs;
   EXPECT_NE(runs.find("    1     1      2"), std::string::npos) << runs;  // OK FAIL HOSTS
-  EXPECT_NE(cp.PlannerLog().find("host gone lost with task"), std::string::npos)
-      << cp.PlannerLog();
+  EXPECT_NE(cp.PlannerLog().find("host gone lost with task"), std::string::npos) << cp.PlannerLog();
 
   // The host comes back: its agent reports the task interrupted; the planner takes it (the
   // outbox drains) and keeps `lost`.

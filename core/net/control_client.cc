@@ -18,7 +18,8 @@ Result<T> RunToCompletion(asio::io_context& io, asio::awaitable<Result<T>> work,
                           std::chrono::milliseconds timeout, const char* what) {
   auto out = std::make_shared<std::optional<Result<T>>>();
   asio::co_spawn(
-      io, [out, work = std::move(work)]() mutable -> asio::awaitable<void> {
+      io,
+      [out, work = std::move(work)]() mutable -> asio::awaitable<void> {
         out->emplace(co_await std::move(work));
       },
       asio::detached);

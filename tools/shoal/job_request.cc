@@ -26,7 +26,8 @@ namespace {
 template <typename Attempt>
 Result<Pin> RetryWhileUnreachable(const std::string& socket, double retry_s, Attempt attempt) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(retry_s * 1000));
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(retry_s * 1000));
   std::mt19937_64 rng(std::random_device{}());
   int64_t cap_ms = 250;
   for (bool told = false;;) {
@@ -38,8 +39,8 @@ Result<Pin> RetryWhileUnreachable(const std::string& socket, double retry_s, Att
                    pin.error().message.c_str(), retry_s);
       told = true;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<int64_t>(50, cap_ms)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(50, cap_ms)(rng)));
     cap_ms = std::min<int64_t>(cap_ms * 2, 5000);
   }
 }
