@@ -141,6 +141,7 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
     slot = std::move(copy);
     return slot.get();
   };
+  std::vector<uint64_t> after_commit;
   auto sent = ReadSafely([&] {
     for (uint64_t id : task_ids) {
       Task* t = runs_.FindTask(id);
@@ -160,6 +161,14 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
         runs_.RecordResult(id, r.asReader());
         continue;
       }
+      if (run.wait_until_ms > 0 && !t->sent) {
+        // Durable as sent before it goes out: a crash in between must never let the wait's
+        // end report a task that ran as offline. (Marked but never sent, it is resent when
+        // its host registers, like any unfinished task.)
+        runs_.MarkSent(*t);
+        after_commit.push_back(id);
+        continue;
+      }
       auto* tmpl = template_for(t->step);
       if (!tmpl) {
         SHOAL_LOG(Error) << "run " << run.id << ": no task template for step " << t->step;
@@ -169,11 +178,16 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
       FillTaskAssignment(message.initRoot<proto::PlannerMessage>().initTask(),
                          tmpl->getRoot<proto::TaskSpec>().asReader(), id, run.id);
       (void)h->session->Send(message);
-      if (run.wait_until_ms > 0) runs_.MarkSent(*t);
     }
     return true;
   });
   if (!sent) SHOAL_LOG(Error) << "run " << run.id << ": bad task template";
+  if (!after_commit.empty()) {
+    store_->Write([](lmdb::Txn&) { return Status::Ok(); },
+                  [this, run_id = run.id, ids = std::move(after_commit)] {
+                    if (const Run* r = runs_.FindRun(run_id)) SendTasks(*r, ids);
+                  });
+  }
 }
 
 void Planner::SendCancel(const std::string& host, uint64_t task_id) {

@@ -2,7 +2,9 @@
 // them instead of failing at once. The dispatcher holds them exactly as it holds a job run's
 // tasks (the run's record already makes them durable, and ResendUnfinished sends them when the
 // host registers, after a planner restart too); this class ends the wait: at the deadline,
-// every task of the run that never reached its host fails as offline.
+// every task of the run that never reached its host fails as offline. A task is durably marked
+// as sent before it is sent (planner/dispatcher.cc), so a task that ran is never reported
+// offline, also across a planner crash.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
