@@ -9,6 +9,9 @@
 # handshake, the baseline). Ratios are resumed / full. Also tls_handshake_bench: CPU per
 # handshake on each side, full against resumed.
 #   bench/storm.sh [BUILD_DIR] [N] [ROUNDS]      default: build 10000 2
+# Environment: SHOAL_STORM_PLANNER_FLAGS (extra `shoal-planner serve` flags, e.g.
+# "--handshake-threads 0"), SHOAL_STORM_MODES (default "full resumed"), SHOAL_STORM_KEEP=DIR
+# (keep the planner and simulator logs there).
 # Limits (shared/NOTES-bench.md): 20,000 fds per process, so at most 5,000 simulated nodes per
 # shoal-sim process; somaxconn 4096; sims bind source addresses in 127.0.1.0/24.
 set -euo pipefail
@@ -25,7 +28,14 @@ stop_all() {
   for p in "${sim_pids[@]}" $planner_pid; do wait "$p" 2>/dev/null || true; done
   sim_pids=(); planner_pid=""
 }
-cleanup() { stop_all; rm -rf "$work"; }
+planner_flags=(${SHOAL_STORM_PLANNER_FLAGS:-})
+read -r -a modes <<<"${SHOAL_STORM_MODES:-full resumed}"
+keep=${SHOAL_STORM_KEEP:-}
+cleanup() {
+  stop_all
+  if [[ -n $keep ]]; then mkdir -p "$keep" && cp "$work"/*.log "$keep"/ 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
@@ -50,7 +60,8 @@ sims_past_base() {  # every simulator completed a registration round after the k
 }
 
 serve() {  # DIR ADDRESS LOG
-  "$bin/shoal-planner" serve --state-dir "$1" --listen "$2" --heartbeat-ms 10000 2>>"$3" &
+  "$bin/shoal-planner" serve --state-dir "$1" --listen "$2" --heartbeat-ms 10000 \
+    "${planner_flags[@]}" 2>>"$3" &
   planner_pid=$!
 }
 
@@ -108,7 +119,8 @@ echo "tls_handshake_bench (CPU per handshake, full vs resumed):"
 printf 'mode\tround\tnodes\treregister_s\tplanner_cpu_s\tresumed\tresults_ok\trun_s\n' | tee "$work/rows.tsv"
 for r in $(seq 1 "$rounds"); do
   # Interleaved, alternating which goes first.
-  if (( r % 2 )); then order=(full resumed); else order=(resumed full); fi
+  order=("${modes[@]}")
+  if (( r % 2 == 0 )); then order=(); for ((i=${#modes[@]}-1; i>=0; i--)); do order+=("${modes[$i]}"); done; fi
   for mode in "${order[@]}"; do one_case "$mode" "$r"; done
 done
 mkdir -p "$(dirname "$results")"

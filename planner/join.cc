@@ -44,14 +44,30 @@ Status JoinService::Load() {
     serials_of_[name].push_back(serial);
     return true;
   });
+  Publish();
   return Status::Ok();
 }
 
+void JoinService::Publish() {
+  auto r = std::make_shared<Revoked>();
+  r->serials = revoked_serials_;
+  for (const auto& name : fenced_names_) {
+    auto& valid = r->fenced[name];
+    if (auto it = serials_of_.find(name); it != serials_of_.end()) {
+      for (const auto& serial : it->second) {
+        if (!revoked_serials_.contains(serial)) valid.insert(serial);
+      }
+    }
+  }
+  published_.store(std::move(r));
+}
+
 bool JoinService::IsRevoked(const net::Identity& id) const {
-  if (revoked_serials_.contains(id.serial)) return true;
-  if (id.ou != net::kRoleNode || !fenced_names_.contains(id.cn)) return false;
-  auto it = issued_.find(id.serial);
-  return it == issued_.end() || it->second != id.cn;
+  auto r = published_.load();
+  if (r->serials.contains(id.serial)) return true;
+  if (id.ou != net::kRoleNode) return false;
+  auto fence = r->fenced.find(id.cn);
+  return fence != r->fenced.end() && !fence->second.contains(id.serial);
 }
 
 void JoinService::CreateToken(uint32_t ttl_seconds, uint32_t uses,
@@ -100,6 +116,7 @@ Result<std::string> JoinService::Redeem(const std::string& token, const std::str
   std::string serial = net::IdentityOf(x509->get()).serial;
   issued_[serial] = name;
   serials_of_[name].push_back(serial);
+  if (fenced_names_.contains(name)) Publish();  // the new certificate passes the fence
   // Consume the use and record the serial. The node gets its certificate only in the same
   // turn, before any other join could run, so a token cannot be used more often than allowed
   // in memory either.
@@ -123,6 +140,7 @@ std::vector<std::string> JoinService::Revoke(const std::string& name, std::funct
   if (auto it = serials_of_.find(name); it != serials_of_.end()) serials = it->second;
   fenced_names_.insert(name);
   for (const auto& serial : serials) revoked_serials_.insert(serial);
+  Publish();
   std::string now = std::to_string(NowMs());
   store_.Write(
       [this, name, serials, now](lmdb::Txn& txn) -> Status {
@@ -139,6 +157,7 @@ std::vector<std::string> JoinService::Revoke(const std::string& name, std::funct
 
 void JoinService::RevokeSerial(const std::string& serial, std::function<void()> done) {
   revoked_serials_.insert(serial);
+  Publish();
   std::string name;
   if (auto it = issued_.find(serial); it != issued_.end()) name = it->second;
   std::string value = name + " " + std::to_string(NowMs());

@@ -13,10 +13,19 @@
 // named NAME that no later join issued. Revocations made by name before this scheme are read
 // as such fences.
 //
+// Threads: IsRevoked may be called from any thread (the planner's handshake threads call it in
+// every handshake); everything else only from the planner's thread. IsRevoked reads an
+// immutable snapshot of the revocation state that the planner's thread rebuilds and swaps in
+// (atomically) whenever it changes: on a revocation, and on a join of a fenced name. A
+// revocation is in the snapshot before Revoke returns, so no handshake that starts after it
+// (or is still to check the certificate) can pass.
+//
 // Store layout: `revoked` db: "serial/<HEX>" -> "<name> <ms>" (a revoked serial) and "<name>"
 // -> "<ms>" (a name fence); `meta` db: "issued/<name>/<HEX>" -> "<ms>" (a join's certificate).
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -46,6 +55,7 @@ class JoinService {
 
   // True if `id`'s serial is revoked, or it is a node certificate of a fenced name that no
   // join issued after the fence. Cheap: hash lookups only (it runs in every handshake).
+  // Thread-safe (see above).
   bool IsRevoked(const net::Identity& id) const;
   // Revokes every serial issued to `name` and fences the name (see above); `done` runs once
   // that is durable. Returns the serials revoked.
@@ -58,6 +68,26 @@ class JoinService {
   net::CertAuthority& ca() { return ca_; }
 
  private:
+  // What IsRevoked reads: revoked serials, and each fenced name's join-issued serials (which
+  // stay valid). Never modified once published.
+  struct Revoked {
+    std::unordered_set<std::string> serials;
+    std::unordered_map<std::string, std::unordered_set<std::string>> fenced;
+  };
+  // The published snapshot; movable so that JoinService is (Planner::Open moves it in).
+  class Published {
+   public:
+    Published() : current_(std::make_shared<const Revoked>()) {}
+    Published(Published&& o) noexcept : current_(o.current_.load()) {}
+    std::shared_ptr<const Revoked> load() const { return current_.load(); }
+    void store(std::shared_ptr<const Revoked> r) { current_.store(std::move(r)); }
+
+   private:
+    std::atomic<std::shared_ptr<const Revoked>> current_;
+  };
+  // Rebuilds the snapshot from the sets below. O(revocations), run only when they change.
+  void Publish();
+
   Store& store_;
   net::CertAuthority ca_;
   std::unordered_set<std::string> revoked_serials_;
@@ -65,6 +95,7 @@ class JoinService {
   // Every serial a join issued -> its name, and each name's serials.
   std::unordered_map<std::string, std::string> issued_;
   std::unordered_map<std::string, std::vector<std::string>> serials_of_;
+  Published published_;
 };
 
 // Node names: 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'.

@@ -1,14 +1,16 @@
 // shoal-planner: the control plane's central daemon.
 //   shoal-planner init  --state-dir DIR [--admin NAME]   create the CA and certificates
 //   shoal-planner serve --state-dir DIR [--listen HOST:PORT] [--ready-file F]
-//                       [--keep-runs 30d] [--keep-runs-bytes 1G]
+//                       [--keep-runs 30d] [--keep-runs-bytes 1G] [--handshake-threads N]
 //   shoal-planner revoke NAME --state-dir DIR            revoke a node (closes its session)
 //   shoal-planner issue-admin NAME --state-dir DIR --out PREFIX
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "core/log.h"
 #include "core/net/control_client.h"
@@ -35,9 +37,19 @@ struct ServeFlags {
               keep_audit = "365d";
 };
 
+// Default: one handshake thread per core (the planner's own thread mostly waits during a
+// reconnect storm: the handshakes are the work).
+size_t DefaultHandshakeThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
 int Serve(const std::string& state_dir, const std::string& listen, std::string ready_file,
-          uint32_t heartbeat_ms, const ServeFlags& flags) {
+          uint32_t heartbeat_ms, const ServeFlags& flags, size_t handshake_threads) {
   planner::Planner::Options options;
+  if (handshake_threads > 256) {
+    std::cerr << "shoal-planner: --handshake-threads " << handshake_threads
+              << ": at most 256\n";
+    return 2;
+  }
+  options.handshake_threads = handshake_threads;
   // Bad flags are refused before anything starts, with one line and exit status 2.
   auto keep_ms = ParseAgeMs(flags.keep_runs);
   if (!keep_ms) {
@@ -131,6 +143,7 @@ int main(int argc, char** argv) {
   std::string state_dir, listen = "127.0.0.1:7400", ready_file, admin = "admin", name, out;
   uint32_t heartbeat_ms = 5000;
   ServeFlags serve_flags;
+  size_t handshake_threads = DefaultHandshakeThreads();
 
   auto* init = app.add_subcommand("init", "create the fleet CA, planner and admin certificates");
   init->add_option("--state-dir", state_dir)->required();
@@ -158,8 +171,12 @@ int main(int argc, char** argv) {
   serve->add_option("--lost-after", serve_flags.lost_after,
                     "a host offline this long with tasks in flight: they end as lost and their "
                     "runs move on (default 10m)");
-  serve->callback(
-      [&] { std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms, serve_flags)); });
+  serve->add_option("--handshake-threads", handshake_threads,
+                    "threads running TLS handshakes (default: one per core; 0: the planner's "
+                    "own thread)");
+  serve->callback([&] {
+    std::exit(Serve(state_dir, listen, ready_file, heartbeat_ms, serve_flags, handshake_threads));
+  });
 
   auto* revoke = app.add_subcommand("revoke", "revoke a node's certificate by name");
   revoke->add_option("name", name)->required();

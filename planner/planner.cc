@@ -6,7 +6,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
-#include "core/net/handshake_gate.h"
 
 namespace shoal::planner {
 namespace asio = boost::asio;
@@ -87,6 +86,14 @@ Result<tcp::endpoint> Planner::Start() {
   if (!ec) acceptor_->bind(ep, ec);
   if (!ec) acceptor_->listen(4096, ec);
   if (ec) return Error::of(options_.listen, ec.message());
+  net::HandshakePool::Options pool;
+  pool.threads = options_.handshake_threads;
+  pool.timeout_ms = options_.handshake_timeout_ms;
+  handshakes_ = std::make_unique<net::HandshakePool>(
+      *tls_, io_.get_executor(), pool, [this](std::unique_ptr<net::TlsStream> stream) {
+        if (stopping_) return;
+        asio::co_spawn(io_, Serve(std::move(stream)), asio::detached);
+      });
   asio::co_spawn(io_, AcceptLoop(), asio::detached);
   ScheduleSweep();
   pruner_.Start();
@@ -98,6 +105,7 @@ void Planner::Stop() {
   stopping_ = true;
   boost::system::error_code ec;
   if (acceptor_) acceptor_->close(ec);
+  if (handshakes_) handshakes_->Stop();
   sweep_timer_.cancel();
   pruner_.Stop();
   audit_.Stop();
@@ -122,7 +130,7 @@ asio::awaitable<void> Planner::AcceptLoop() {
   constexpr size_t kMaxWaitingHandshakes = 8192;
   while (!stopping_) {
     boost::system::error_code ec;
-    if (tls_->handshake_gate().waiting() >= kMaxWaitingHandshakes) {
+    if (handshakes_->pending() >= kMaxWaitingHandshakes) {
       asio::steady_timer t(io_, std::chrono::milliseconds(10));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -137,7 +145,7 @@ asio::awaitable<void> Planner::AcceptLoop() {
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+    handshakes_->Submit(std::move(socket));
   }
 }
 
@@ -155,23 +163,11 @@ std::shared_ptr<asio::steady_timer> Planner::Deadline(const net::FramedSessionPt
   return timer;
 }
 
-asio::awaitable<void> Planner::Serve(tcp::socket socket) {
-  // In a reconnect storm most connections wait here, before any TLS work: a bounded number of
-  // handshakes progress at once and each finishes quickly (the deadline starts after the wait).
-  auto slot = co_await tls_->handshake_gate().Acquire();
-  if (stopping_) co_return;
-  auto stream =
-      std::make_unique<net::TlsStream>(std::move(socket), *tls_, net::TlsStream::Side::kServer);
+asio::awaitable<void> Planner::Serve(std::unique_ptr<net::TlsStream> stream) {
   auto session = std::make_shared<net::FramedSession>(std::move(stream), kMaxInboundFrame);
   std::string peer = session->stream().RemoteAddress();
   sessions_.insert(session);
-  auto deadline = Deadline(session, options_.handshake_timeout_ms);
-  auto hs = co_await session->stream().Handshake();
-  deadline->cancel();
-  slot.Reset();
-  if (!hs) {
-    SHOAL_LOG(Warn) << "TLS handshake with " << peer << " failed: " << hs.error().message;
-  } else if (X509* cert = session->stream().PeerCertificate(); !cert) {
+  if (X509* cert = session->stream().PeerCertificate(); !cert) {
     co_await ServeJoin(session);
   } else {
     net::Identity id = net::IdentityOf(cert);

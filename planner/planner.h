@@ -1,7 +1,16 @@
 // shoal-planner's core: accepts TLS connections and routes each by the client certificate's
 // role — none: join only; OU=node: a node's session; OU=admin: an operator's CLI requests —
-// and wires the registry, runs, stats, audit and joins together. Single-threaded: everything
-// runs on one io_context thread, so no state here needs a lock.
+// and wires the registry, runs, stats, audit and joins together.
+//
+// Threads: the planner's state (registry, runs, stats, audit, joins, LMDB writes, every
+// session after its handshake) lives on one io_context thread, the planner's, and needs no
+// lock. TLS handshakes alone run on `handshake_threads` more threads (core/net/
+// handshake_pool.h): the planner accepts, the socket moves to a handshake thread, and the
+// established connection moves back to the planner's thread before a byte of it is read. What
+// a handshake touches on those threads is thread-safe by construction: the SSL_CTX, the ticket
+// keys (locked), the revocation check (JoinService::IsRevoked reads an immutable snapshot the
+// planner's thread swaps atomically), logging (locked). A reconnect storm is almost all
+// handshake CPU, so this is what lets it use more than one core.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +22,7 @@
 #include <utility>  // before asio: boost 1.74 awaitable.hpp needs std::exchange
 
 #include "core/net/framed_session.h"
+#include "core/net/handshake_pool.h"
 #include "core/net/tls_context.h"
 #include "planner/audit.h"
 #include "planner/credentials.h"
@@ -40,6 +50,8 @@ class Planner {
     uint32_t heartbeat_ms = 5000;
     uint32_t offline_after_ms = 16000;  // about three missed heartbeats
     uint32_t handshake_timeout_ms = 10000;
+    // Threads running TLS handshakes (0: on the planner's own thread). --handshake-threads.
+    size_t handshake_threads = 1;
     // After a restart, job runs start no new host for this long (nodes reconnect first).
     uint32_t restart_grace_ms = 5000;
     // Retention of finished runs (planner/run_pruner.h): --keep-runs, --keep-runs-bytes.
@@ -65,7 +77,8 @@ class Planner {
 
   // planner.cc: connections
   boost::asio::awaitable<void> AcceptLoop();
-  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+  // An established connection (on the planner's thread): routed by its certificate's role.
+  boost::asio::awaitable<void> Serve(std::unique_ptr<net::TlsStream> stream);
   void ScheduleSweep();
   // Closes `session` unless Disarm()ed within `ms`: bounds handshakes and first frames.
   std::shared_ptr<boost::asio::steady_timer> Deadline(const net::FramedSessionPtr& session,
@@ -104,6 +117,7 @@ class Planner {
   Audit audit_;
   std::shared_ptr<net::TlsContext> tls_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<net::HandshakePool> handshakes_;  // after tls_: stops before it goes
   boost::asio::steady_timer sweep_timer_;
   std::set<net::FramedSessionPtr> sessions_;
   bool stopping_ = false;

@@ -114,7 +114,8 @@ Status TicketKeys::Save() const {
   return s;
 }
 
-const TicketKeys::Key& TicketKeys::Current() {
+TicketKeys::Key TicketKeys::Current() {
+  std::lock_guard lock(mu_);
   if (auto s = RotateIfDue(); !s) {
     // The new key is in use in memory; tickets under it die with this process. Say so.
     SHOAL_LOG(Warn) << "saving session ticket keys: " << s.error().message;
@@ -122,11 +123,15 @@ const TicketKeys::Key& TicketKeys::Current() {
   return keys_.front();
 }
 
-const TicketKeys::Key* TicketKeys::Find(const unsigned char* name) const {
+std::optional<TicketKeys::Key> TicketKeys::Find(const unsigned char* name, bool* current) const {
+  std::lock_guard lock(mu_);
   for (const Key& k : keys_) {
-    if (CRYPTO_memcmp(k.name.data(), name, k.name.size()) == 0) return &k;
+    if (CRYPTO_memcmp(k.name.data(), name, k.name.size()) == 0) {
+      if (current) *current = &k == &keys_.front();
+      return k;
+    }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace shoal::net

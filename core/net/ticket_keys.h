@@ -10,7 +10,9 @@
 // lets its holder resume (read and forge) sessions whose tickets it has seen: protect it like
 // the planner's private key.
 //
-// REQUIRES: used from one thread (the server's), like the SSL_CTX it serves.
+// Thread-safe: a server may run handshakes on several threads (planner/handshake_pool.h), and
+// every one of them seals or opens tickets here. Keys are handed out by value, so a rotation on
+// one thread never pulls a key from under another thread's handshake.
 #pragma once
 
 #include <openssl/evp.h>
@@ -20,6 +22,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "core/result.h"
@@ -42,16 +46,19 @@ class TicketKeys {
                                                   std::chrono::seconds rotate_after,
                                                   std::chrono::seconds ticket_lifetime);
 
-  // The key new tickets are sealed with (rotating first if it is due).
-  const Key& Current();
-  // The key named `name`, or null if it is unknown or was dropped.
-  const Key* Find(const unsigned char* name) const;
+  // A copy of the key new tickets are sealed with (rotating first if it is due).
+  Key Current();
+  // A copy of the key named `name` (16 bytes), or nullopt if it is unknown or was dropped;
+  // `current` is set to whether it is the key new tickets are sealed with.
+  std::optional<Key> Find(const unsigned char* name, bool* current = nullptr) const;
 
  private:
   TicketKeys() = default;
+  // REQUIRES: mu_ held (or the object not yet shared).
   Status RotateIfDue();
   Status Save() const;
 
+  mutable std::mutex mu_;
   std::filesystem::path file_;
   std::chrono::seconds rotate_after_{}, ticket_lifetime_{};
   std::vector<Key> keys_;  // newest first

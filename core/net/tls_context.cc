@@ -64,15 +64,21 @@ int TicketKeyCallback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
   TlsContext* self = ContextOf(ssl);
   TicketKeys* keys = self ? self->ticket_keys() : nullptr;
   if (!keys) return -1;
-  const TicketKeys::Key* key = nullptr;
+  // Copies (cleansed on return): another handshake thread may rotate the keys meanwhile.
+  std::optional<TicketKeys::Key> key;
+  bool current = true;
   if (enc) {
-    key = &keys->Current();
+    key = keys->Current();
     memcpy(key_name, key->name.data(), key->name.size());
     if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1) return -1;
   } else {
-    key = keys->Find(key_name);
+    key = keys->Find(key_name, &current);
     if (!key) return 0;
   }
+  struct Cleanse {
+    std::optional<TicketKeys::Key>& k;
+    ~Cleanse() { OPENSSL_cleanse(&*k, sizeof(*k)); }
+  } cleanse{key};
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, const_cast<unsigned char*>(key->hmac.data()),
                                         key->hmac.size()),
@@ -84,7 +90,7 @@ int TicketKeyCallback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
     return 1;
   }
   if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key->aes.data(), iv) != 1) return -1;
-  return key == &keys->Current() ? 1 : 2;
+  return current ? 1 : 2;
 }
 
 // Server: a ticket decrypted. Resume only if the client certificate it carries is still

@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -71,6 +72,29 @@ void TlsStream::Close() {
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+}
+
+Status TlsStream::MoveTo(const asio::any_io_executor& executor) {
+  if (closed_) return Error{"connection closed"};
+  boost::system::error_code ec;
+  auto protocol = socket_.local_endpoint(ec).protocol();
+  int fd = ec ? -1 : socket_.release(ec);
+  if (ec || fd < 0) {
+    Close();
+    return Error{"moving connection: " + ec.message()};
+  }
+  // Registering with another io_context's reactor is thread-safe in Asio (it locks the
+  // reactor's descriptor registry); the socket object is only used there after the hand-off.
+  tcp::socket moved(executor);
+  moved.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    closed_ = true;
+    return Error{"moving connection: " + ec.message()};
+  }
+  moved.non_blocking(true, ec);
+  socket_ = std::move(moved);
+  return Status::Ok();
 }
 
 template <typename Op>

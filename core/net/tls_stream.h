@@ -7,7 +7,8 @@
 // readiness with async_wait.
 //
 // One reader and one writer coroutine may be active at once (OpenSSL allows interleaved
-// SSL_read/SSL_write on one thread). All calls must come from the socket's executor's thread.
+// SSL_read/SSL_write on one thread). All calls must come from the socket's executor's thread;
+// MoveTo hands the stream to another executor (a server's handshake thread -> its main thread).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -40,6 +41,13 @@ class TlsStream {
   // Reads exactly `n` bytes. Fails on close, error, or Close().
   boost::asio::awaitable<Status> ReadExact(void* data, size_t n);
   boost::asio::awaitable<Status> WriteAll(std::string_view data);
+  // Moves the connection to `executor` (another io_context): the descriptor leaves this
+  // socket's reactor and is registered with `executor`'s. OpenSSL reads and writes the
+  // descriptor by number, so the TLS state carries over unchanged. Fails (and closes) if the
+  // descriptor cannot move.
+  // REQUIRES: no read, write or wait pending; called on the current executor's thread. After
+  // it, use the stream only on `executor`'s thread, handed over with a happens-before (a post).
+  Status MoveTo(const boost::asio::any_io_executor& executor);
   // Closes the socket now; pending reads and writes fail. Idempotent.
   void Close();
   bool closed() const { return closed_; }
