@@ -2,7 +2,8 @@
 # Reconnect-storm bench: N shoal-sim nodes registered with a planner; the planner is SIGKILLed
 # and restarted at once on the same address; every node reconnects as an agent does (backoff
 # 100 ms -> 5 s, full jitter). Measured from the restart: the time until every node is
-# registered again, the restarted planner's CPU seconds by then, how many reconnects resumed
+# registered again, the restarted planner's CPU seconds by then (and the simulators', which
+# share this machine's cores), how many reconnects resumed
 # a TLS session; then one command on all of them (results ok must be N). Two modes, run side by
 # side and interleaved: `resumed` (nodes offer their session tickets; the planner keeps its
 # ticket keys in its state dir) and `full` (shoal-sim --no-resume: every reconnect a full
@@ -90,6 +91,8 @@ one_case() {  # MODE ROUND
     before=$((before + $(ready_key "$f" resumed)))
     base_round[$f]=$(ready_key "$f" rounds)
   done
+  local sims_cpu0=0
+  for p in "${sim_pids[@]}"; do sims_cpu0=$(echo "$sims_cpu0 + $(cpu_seconds "$p")" | bc); done
   # The storm: SIGKILL, then restart at once (as systemd's Restart=always would).
   kill -KILL "$planner_pid"; wait "$planner_pid" 2>/dev/null || true
   rm -f "$dir/planner.ready"
@@ -97,6 +100,9 @@ one_case() {  # MODE ROUND
   serve "$dir" "$addr" "$log"
   wait_for sims_past_base
   local cpu; cpu=$(cpu_seconds "$planner_pid")
+  local sims_cpu=0
+  for p in "${sim_pids[@]}"; do sims_cpu=$(echo "$sims_cpu + $(cpu_seconds "$p")" | bc); done
+  sims_cpu=$(echo "$sims_cpu - $sims_cpu0" | bc)
   local t_all=0 resumed=0 connects=0
   for f in "$work"/sim-*.ready; do
     local t; t=$(ready_key "$f" all_registered_ms)
@@ -109,14 +115,14 @@ one_case() {  # MODE ROUND
   "$bin/shoal" run 'echo hi' --on sim --planner-dir "$dir" -q >"$work/run.out" 2>&1 || true
   local run_s; run_s=$(echo "scale=3; ($(now_ms) - $t0) / 1000" | bc)
   local ok; ok=$(grep -c ' OK ' "$work/run.out" || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$round" "$n" "$reregister_s" "$cpu" \
-    "$resumed" "$ok" "$run_s" | tee -a "$work/rows.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$round" "$n" "$reregister_s" "$cpu" \
+    "$resumed" "$ok" "$run_s" "$sims_cpu" | tee -a "$work/rows.tsv"
   stop_all
 }
 
 echo "tls_handshake_bench (CPU per handshake, full vs resumed):"
 "$bin/tls_handshake_bench" 2000 | tee "$work/tls.txt"
-printf 'mode\tround\tnodes\treregister_s\tplanner_cpu_s\tresumed\tresults_ok\trun_s\n' | tee "$work/rows.tsv"
+printf 'mode\tround\tnodes\treregister_s\tplanner_cpu_s\tresumed\tresults_ok\trun_s\tsims_cpu_s\n' | tee "$work/rows.tsv"
 for r in $(seq 1 "$rounds"); do
   # Interleaved, alternating which goes first.
   order=("${modes[@]}")
