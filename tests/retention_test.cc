@@ -264,6 +264,8 @@ TEST_F(RetentionTest, TheAuditLogIsListedAndEntriesPastKeepAuditArePruned) {
   ASSERT_TRUE(ControlPlane::Eventually([&] {
     return cp.PlannerLog().find("audit: pruned 3 entries") != std::string::npos;
   })) << cp.PlannerLog();
+  // The node reconnects to the restarted planner before it can run anything.
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return Online(cp, "web-1"); }));
   ASSERT_EQ(cp.Cli({"run", "echo again", "--on", "all"}).exit_code, 0);
   auto after = cp.Cli({"audit"});
   EXPECT_EQ(after.out.find("join-token"), std::string::npos) << after.out;
