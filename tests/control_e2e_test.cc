@@ -19,13 +19,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string RunId(const CommandResult& r) {
-  auto pos = r.out.find("run ");
-  if (pos == std::string::npos) return "";
-  auto end = r.out.find('\n', pos);
-  return r.out.substr(pos + 4, end - pos - 4);
-}
-
 std::string ReadAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -57,7 +50,7 @@ TEST_F(ControlE2eTest, JoinsRegistersAndRunsACommandWithSeparateStreamsAndExitCo
   EXPECT_NE(run.out.find("exited 3"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("db-1"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("1/1 done, 0 ok, 1 failed"), std::string::npos) << run.err;
-  auto logs = cp.Cli({"logs", RunId(run), "web-1"});
+  auto logs = cp.Cli({"logs", RunIdIn(run), "web-1"});
   ASSERT_EQ(logs.exit_code, 0) << logs.err;
   EXPECT_EQ(logs.out, "to-out");
   EXPECT_EQ(logs.err, "to-err");
@@ -67,7 +60,7 @@ TEST_F(ControlE2eTest, JoinsRegistersAndRunsACommandWithSeparateStreamsAndExitCo
   auto all = cp.Cli({"run", "printf '%s' \"$1\"", "--arg", "a b; rm -rf /tmp/x", "--on", "all"});
   EXPECT_EQ(all.exit_code, 0) << all.out << all.err;
   EXPECT_NE(all.err.find("2/2 done, 2 ok"), std::string::npos) << all.err;
-  EXPECT_EQ(cp.Cli({"logs", RunId(all), "db-1"}).out, "a b; rm -rf /tmp/x");
+  EXPECT_EQ(cp.Cli({"logs", RunIdIn(all), "db-1"}).out, "a b; rm -rf /tmp/x");
 
   EXPECT_NE(cp.Cli({"run", "true", "--on", "no-such-group"}).exit_code, 0);
 }
@@ -81,7 +74,7 @@ TEST_F(ControlE2eTest, MultiMegabyteBinaryOutputArrivesIntact) {
                          (dir / "blob").string() + "' >&2",
                      "--on", "n1"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  auto logs = cp.Cli({"logs", RunId(run), "n1"});
+  auto logs = cp.Cli({"logs", RunIdIn(run), "n1"});
   ASSERT_EQ(logs.exit_code, 0) << logs.err;
   std::string blob = ReadAll(dir / "blob");
   EXPECT_EQ(logs.out.size(), blob.size());
@@ -114,7 +107,7 @@ TEST_F(ControlE2eTest, NodeKilledMidRunReportsInterruptedAndKeepsAckedOutput) {
   auto run = cp.Cli({"run", "echo $$ > '" + pidfile.string() + "'; echo before; exec sleep 300",
                      "--on", "n1", "--no-wait"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  std::string id = RunId(run);
+  std::string id = RunIdIn(run);
   // Wait until the planner holds (and so has acknowledged) the first output.
   ASSERT_TRUE(ControlPlane::Eventually([&] {
     return cp.Cli({"logs", id, "n1"}).out == "before\n";
@@ -158,12 +151,12 @@ TEST_F(ControlE2eTest, PlannerRestartKeepsHostsRunsResultsAndTakesResentResults)
 
   auto hosts = cp.Cli({"hosts"});
   EXPECT_NE(hosts.out.find("n1"), std::string::npos) << hosts.out;
-  EXPECT_EQ(cp.Cli({"logs", RunId(first), "n1"}).out, "first\n");
+  EXPECT_EQ(cp.Cli({"logs", RunIdIn(first), "n1"}).out, "first\n");
   ASSERT_TRUE(ControlPlane::Eventually([&] {
-    return cp.Cli({"logs", RunId(second), "n1"}).out == "after-gate\n";
+    return cp.Cli({"logs", RunIdIn(second), "n1"}).out == "after-gate\n";
   }));
   ASSERT_TRUE(ControlPlane::Eventually([&] {
-    return cp.Cli({"logs", RunId(second)}).out.find("(exited 0)") != std::string::npos;
+    return cp.Cli({"logs", RunIdIn(second)}).out.find("(exited 0)") != std::string::npos;
   }));
   ASSERT_TRUE(ControlPlane::Eventually(
       [&] { return cp.Cli({"hosts"}).out.find("1 online") != std::string::npos; }));

@@ -36,6 +36,17 @@ void ControlPlane::KillPlanner() {
   planner_->Wait();
 }
 
+std::string RunIdIn(const CommandResult& r) {
+  auto pos = r.out.find("run ");
+  if (pos == std::string::npos) return "";
+  auto end = r.out.find_first_of(":\n", pos);
+  return r.out.substr(pos + 4, end - pos - 4);
+}
+
+bool ControlPlane::Online(const std::string& host) {
+  return Cli({"hosts", "--online"}).out.find(host + " ") != std::string::npos;
+}
+
 CommandResult ControlPlane::Cli(std::vector<std::string> args) {
   args.push_back("--planner-dir");
   args.push_back(planner_dir_.string());

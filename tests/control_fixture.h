@@ -14,6 +14,9 @@
 
 namespace shoal::testing {
 
+// The run id a `shoal run`/`apply` printed ("run 42" up to ':' or the line's end); "" if none.
+std::string RunIdIn(const CommandResult& r);
+
 class ControlPlane {
  public:
   explicit ControlPlane(const TempDir& dir);
@@ -29,6 +32,8 @@ class ControlPlane {
 
   // Runs the `shoal` CLI against this planner.
   CommandResult Cli(std::vector<std::string> args);
+  // Whether `shoal hosts --online` lists `host`.
+  bool Online(const std::string& host);
   std::string JoinToken();
 
   // Starts a node agent named `name` (joining with a fresh token the first time); waits until

@@ -12,17 +12,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string RunId(const CommandResult& r) {
-  auto pos = r.out.find("run ");
-  if (pos == std::string::npos) return "";
-  auto end = r.out.find_first_of(":\n", pos);
-  return r.out.substr(pos + 4, end - pos - 4);
-}
-
-bool Online(ControlPlane& cp, const std::string& host) {
-  return cp.Cli({"hosts", "--online"}).out.find(host + " ") != std::string::npos;
-}
-
 // The fixture's heartbeats are 500 ms (offline after 2.5 s of silence); lost after 2 s offline.
 const std::vector<std::string> kQuickLoss = {"--lost-after", "2s"};
 
@@ -39,7 +28,7 @@ TEST_F(LostTasksTest, AnAdHocRunWhoseHostVanishesEndsItsTaskAsLostAndIgnoresALat
   auto started = cp.Cli({"run", "echo started-$SHOAL_NODE; test $SHOAL_NODE = web-1 || sleep 600",
                          "--on", "all", "--no-wait"});
   ASSERT_EQ(started.exit_code, 0) << started.err;
-  const std::string id = RunId(started);
+  const std::string id = RunIdIn(started);
   ASSERT_TRUE(ControlPlane::Eventually([&] {
     return cp.Cli({"logs", id, "gone"}).out.find("started-gone") != std::string::npos;
   }));
@@ -70,7 +59,7 @@ TEST_F(LostTasksTest, AnAdHocRunWhoseHostVanishesEndsItsTaskAsLostAndIgnoresALat
   // And it runs new work normally.
   auto again = cp.Cli({"run", "echo back-$SHOAL_NODE", "--on", "gone"});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
-  EXPECT_EQ(cp.Cli({"logs", RunId(again), "gone"}).out, "back-gone\n");
+  EXPECT_EQ(cp.Cli({"logs", RunIdIn(again), "gone"}).out, "back-gone\n");
 }
 
 TEST_F(LostTasksTest, AJobRunWhoseHostVanishesMovesOnAlsoAcrossAPlannerRestart) {
@@ -89,7 +78,7 @@ TEST_F(LostTasksTest, AJobRunWhoseHostVanishesMovesOnAlsoAcrossAPlannerRestart) 
                         "        test $SHOAL_NODE = web-1 || sleep 600\n";
   auto applied = cp.Cli({"apply", job.string(), "--detach"});
   ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
-  const std::string id = RunId(applied);
+  const std::string id = RunIdIn(applied);
   ASSERT_FALSE(id.empty()) << applied.out;
   ASSERT_TRUE(ControlPlane::Eventually([&] {
     return cp.Cli({"logs", id, "web-2"}).out.find("started-web-2") != std::string::npos;
@@ -106,7 +95,7 @@ TEST_F(LostTasksTest, AJobRunWhoseHostVanishesMovesOnAlsoAcrossAPlannerRestart) 
   auto runs = cp.Cli({"runs"}).out;
   EXPECT_NE(runs.find(id + " "), std::string::npos) << runs;
   EXPECT_EQ(runs.find("[running]"), std::string::npos) << runs;
-  EXPECT_FALSE(Online(cp, "web-2"));
+  EXPECT_FALSE(cp.Online("web-2"));
 }
 
 TEST_F(LostTasksTest, ABadLostAfterIsRefusedAtStart) {

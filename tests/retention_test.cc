@@ -17,13 +17,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string RunId(const CommandResult& r) {
-  auto pos = r.out.find("run ");
-  if (pos == std::string::npos) return "";
-  auto end = r.out.find_first_of(":\n", pos);
-  return r.out.substr(pos + 4, end - pos - 4);
-}
-
 // Run ids `shoal runs` lists (its lines start with the id).
 std::set<std::string> Listed(ControlPlane& cp) {
   std::set<std::string> ids;
@@ -47,10 +40,6 @@ std::string RunsLine(ControlPlane& cp, const std::string& id) {
   return "";
 }
 
-bool Online(ControlPlane& cp, const std::string& host) {
-  return cp.Cli({"hosts", "--online"}).out.find(host + " ") != std::string::npos;
-}
-
 class RetentionTest : public ::testing::Test {
  protected:
   TempDir dir;
@@ -63,7 +52,7 @@ TEST_F(RetentionTest, AFinishedRunIsReadFromLmdbAfterItLeavesMemoryAndAfterARest
   cp.StartNode("web-2");
   auto run = cp.Cli({"run", "echo out-$SHOAL_NODE; echo err-$SHOAL_NODE >&2", "--on", "all"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  const std::string id = RunId(run);
+  const std::string id = RunIdIn(run);
   // Listed and readable once finished (it is no longer in the planner's memory).
   EXPECT_NE(RunsLine(cp, id).find("[done]"), std::string::npos) << cp.Cli({"runs"}).out;
   auto logs = cp.Cli({"logs", id, "web-2"});
@@ -93,14 +82,14 @@ TEST_F(RetentionTest, RunsOlderThanKeepRunsArePrunedButNeverAnUnfinishedOne) {
   cp.StartNode("web-1");
   cp.StartNode("ghost");
   cp.KillNode("ghost");
-  ASSERT_TRUE(ControlPlane::Eventually([&] { return !Online(cp, "ghost"); }));
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return !cp.Online("ghost"); }));
   auto old = cp.Cli({"run", "echo old", "--on", "web-1"});
   ASSERT_EQ(old.exit_code, 0) << old.err;
-  const std::string old_id = RunId(old);
+  const std::string old_id = RunIdIn(old);
   // Unfinished for as long as the test lasts: its host never comes back.
   auto waiting = cp.Cli({"run", "echo never", "--on", "ghost", "--wait-offline", "1h", "--no-wait"});
   ASSERT_EQ(waiting.exit_code, 0) << waiting.err;
-  const std::string waiting_id = RunId(waiting);
+  const std::string waiting_id = RunIdIn(waiting);
 
   EXPECT_TRUE(ControlPlane::Eventually([&] { return !Listed(cp).contains(old_id); }))
       << cp.Cli({"runs"}).out;
@@ -110,7 +99,7 @@ TEST_F(RetentionTest, RunsOlderThanKeepRunsArePrunedButNeverAnUnfinishedOne) {
   // Well past the retention, the unfinished run is still there, in memory and after a restart.
   auto newer = cp.Cli({"run", "echo newer", "--on", "web-1"});
   ASSERT_EQ(newer.exit_code, 0);
-  EXPECT_TRUE(ControlPlane::Eventually([&] { return !Listed(cp).contains(RunId(newer)); }));
+  EXPECT_TRUE(ControlPlane::Eventually([&] { return !Listed(cp).contains(RunIdIn(newer)); }));
   EXPECT_NE(RunsLine(cp, waiting_id).find("[running]"), std::string::npos)
       << cp.Cli({"runs"}).out;
   cp.KillPlanner();
@@ -128,7 +117,7 @@ TEST_F(RetentionTest, TheByteCapPrunesTheOldestFinishedRunsFirst) {
   for (int i = 0; i < 5; ++i) {
     auto r = cp.Cli({"run", "head -c 400000 /dev/zero | tr '\\0' x", "--on", "web-1", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    ids.push_back(RunId(r));
+    ids.push_back(RunIdIn(r));
   }
   EXPECT_TRUE(ControlPlane::Eventually([&] {
     auto listed = Listed(cp);
@@ -158,14 +147,14 @@ TEST_F(RetentionTest, RerunFailedOfAFinishedJobRunReadBackAfterARestart) {
                         "        test ! -e " + (marks / "fail-$SHOAL_NODE").string() + "\n";
   auto applied = cp.Cli({"apply", job.string(), "--quiet"});
   ASSERT_NE(applied.exit_code, 0) << applied.out << applied.err;
-  const std::string id = RunId(applied);
+  const std::string id = RunIdIn(applied);
   ASSERT_FALSE(id.empty()) << applied.out;
 
   cp.KillPlanner();
   cp.StartPlanner();
   EXPECT_NE(cp.PlannerLog().find("0 unfinished runs, 1 finished"), std::string::npos)
       << cp.PlannerLog();
-  ASSERT_TRUE(ControlPlane::Eventually([&] { return Online(cp, "web-1") && Online(cp, "web-2"); }));
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return cp.Online("web-1") && cp.Online("web-2"); }));
   // The finished job run, read back, still says who failed.
   auto logs = cp.Cli({"logs", id, "web-2"});
   EXPECT_NE(logs.out.find("(exited 1)"), std::string::npos) << logs.out << logs.err;
@@ -191,12 +180,12 @@ TEST_F(RetentionTest, WaitOfflineQueuesATaskUntilItsHostRegistersAcrossAPlannerR
   cp.StartNode("web-1");
   cp.StartNode("late");
   cp.KillNode("late");
-  ASSERT_TRUE(ControlPlane::Eventually([&] { return !Online(cp, "late"); }));
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return !cp.Online("late"); }));
 
   auto queued = cp.Cli(
       {"run", "echo hello-$SHOAL_NODE", "--on", "all", "--wait-offline", "10m", "--no-wait"});
   ASSERT_EQ(queued.exit_code, 0) << queued.err;
-  const std::string id = RunId(queued);
+  const std::string id = RunIdIn(queued);
   ASSERT_TRUE(ControlPlane::Eventually(
       [&] { return cp.Cli({"logs", id, "web-1"}).out.find("hello-web-1") != std::string::npos; }));
   EXPECT_NE(RunsLine(cp, id).find("[running]"), std::string::npos) << cp.Cli({"runs"}).out;
@@ -215,7 +204,7 @@ TEST_F(RetentionTest, WaitOfflineQueuesATaskUntilItsHostRegistersAcrossAPlannerR
 
   // A host that never comes fails as offline when the wait ends; the others run.
   cp.KillNode("late");
-  ASSERT_TRUE(ControlPlane::Eventually([&] { return !Online(cp, "late"); }));
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return !cp.Online("late"); }));
   auto waited = cp.Cli({"run", "echo again", "--on", "all", "--wait-offline", "2s"});
   EXPECT_EQ(waited.exit_code, 1) << waited.out << waited.err;
   std::istringstream out(waited.out);
@@ -265,7 +254,7 @@ TEST_F(RetentionTest, TheAuditLogIsListedAndEntriesPastKeepAuditArePruned) {
     return cp.PlannerLog().find("audit: pruned 3 entries") != std::string::npos;
   })) << cp.PlannerLog();
   // The node reconnects to the restarted planner before it can run anything.
-  ASSERT_TRUE(ControlPlane::Eventually([&] { return Online(cp, "web-1"); }));
+  ASSERT_TRUE(ControlPlane::Eventually([&] { return cp.Online("web-1"); }));
   ASSERT_EQ(cp.Cli({"run", "echo again", "--on", "all"}).exit_code, 0);
   auto after = cp.Cli({"audit"});
   EXPECT_EQ(after.out.find("join-token"), std::string::npos) << after.out;
