@@ -152,13 +152,7 @@ void Planner::SendTasks(const Run& run, const std::vector<uint64_t>& task_ids) {
         // (ResendUnfinished; OfflineWait ends the wait); an ad-hoc run reports the host
         // offline at once.
         if (run.is_job() || run.wait_until_ms > 0) continue;
-        capnp::MallocMessageBuilder result;
-        auto r = result.initRoot<proto::TaskResult>();
-        r.setTaskId(id);
-        r.setEnd(proto::TaskEnd::OFFLINE);
-        r.setError("host offline when the run started");
-        r.setEndedMs(NowMs());
-        runs_.RecordResult(id, r.asReader());
+        runs_.Settle(id, proto::TaskEnd::OFFLINE, "host offline when the run started");
         continue;
       }
       if (run.wait_until_ms > 0 && !t->sent) {

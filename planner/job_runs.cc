@@ -43,13 +43,8 @@ class JobRuns::Active : public jobs::Rollout::Env {
     Run* run = owner_.runs_.FindRun(run_id_);
     if (!run) return;
     Task& task = owner_.runs_.AddTask(*run, host, jobs::kHostMarker);
-    capnp::MallocMessageBuilder message;
-    auto r = message.initRoot<proto::TaskResult>();
-    r.setTaskId(task.id);
-    r.setEnd(skipped ? proto::TaskEnd::SKIPPED : proto::TaskEnd::OFFLINE);
-    r.setError(why);
-    r.setEndedMs(NowMs());
-    owner_.runs_.RecordResult(task.id, r.asReader());
+    owner_.runs_.Settle(task.id, skipped ? proto::TaskEnd::SKIPPED : proto::TaskEnd::OFFLINE,
+                        why);
   }
   void HeaderChanged() override {
     if (frozen_) return;

@@ -1,7 +1,5 @@
 #include "planner/lost_tasks.h"
 
-#include <capnp/message.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -34,19 +32,15 @@ size_t LostTasks::Sweep(int64_t now_ms) {
     if (!t || t->done) continue;
     const std::string host = t->host;
     const uint64_t run_id = t->run_id;
-    capnp::MallocMessageBuilder message;
-    auto r = message.initRoot<proto::TaskResult>();
-    r.setTaskId(id);
-    r.setEnd(proto::TaskEnd::LOST);
-    r.setError("host offline for " + std::to_string((now_ms - since) / 1000) +
-               " s with the task in flight (--lost-after): no result");
-    r.setEndedMs(now_ms);
     SHOAL_LOG(Warn) << "run " << run_id << ": host " << host << " lost with task " << id
                     << " in flight (offline " << (now_ms - since) / 1000 << " s)";
-    if (!runs_.RecordResult(id, r.asReader())) continue;
-    if (const Task* done = runs_.FindTask(id); done && job_runs_.IsJob(run_id)) {
-      job_runs_.OnResult(*done, r.asReader());
-    }
+    runs_.Settle(id, proto::TaskEnd::LOST,
+                 "host offline for " + std::to_string((now_ms - since) / 1000) +
+                     " s with the task in flight (--lost-after): no result",
+                 [&](proto::TaskResult::Reader r) {
+                   const Task* done = runs_.FindTask(id);
+                   if (done && job_runs_.IsJob(run_id)) job_runs_.OnResult(*done, r);
+                 });
   }
   return lost.size();
 }

@@ -1,7 +1,5 @@
 #include "planner/offline_wait.h"
 
-#include <capnp/message.h>
-
 #include <chrono>
 #include <vector>
 
@@ -46,13 +44,7 @@ void OfflineWait::Expire(uint64_t run_id) {
   for (uint64_t id : ids) {
     const Task* t = runs_.FindTask(id);
     if (!t || t->done || t->sent) continue;
-    capnp::MallocMessageBuilder message;
-    auto r = message.initRoot<proto::TaskResult>();
-    r.setTaskId(id);
-    r.setEnd(proto::TaskEnd::OFFLINE);
-    r.setError("host offline for the whole --wait-offline wait");
-    r.setEndedMs(NowMs());
-    runs_.RecordResult(id, r.asReader());
+    runs_.Settle(id, proto::TaskEnd::OFFLINE, "host offline for the whole --wait-offline wait");
     ++failed;
   }
   if (failed > 0) {

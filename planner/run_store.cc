@@ -240,6 +240,19 @@ bool RunStore::RecordResult(uint64_t task_id, proto::TaskResult::Reader result) 
   return true;
 }
 
+bool RunStore::Settle(uint64_t task_id, proto::TaskEnd end, const std::string& why,
+                      const std::function<void(proto::TaskResult::Reader)>& recorded) {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<proto::TaskResult>();
+  r.setTaskId(task_id);
+  r.setEnd(end);
+  r.setError(why);
+  r.setEndedMs(NowMs());
+  if (!RecordResult(task_id, r.asReader())) return false;
+  if (recorded) recorded(r.asReader());
+  return true;
+}
+
 void RunStore::MarkSent(Task& task) {
   if (task.sent) return;
   task.sent = true;

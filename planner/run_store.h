@@ -97,6 +97,10 @@ class RunStore {
   // Records a task's result. Returns false if the task is unknown or already has one. The last
   // result of an ad-hoc run finishes it.
   bool RecordResult(uint64_t task_id, proto::TaskResult::Reader result);
+  // Records a result the planner decided itself, ended now (the host never reported: offline,
+  // skipped, lost), as RecordResult does. `recorded`, if set, sees it once it is recorded.
+  bool Settle(uint64_t task_id, proto::TaskEnd end, const std::string& why,
+              const std::function<void(proto::TaskResult::Reader)>& recorded = {});
   // A --wait-offline run's task went to its host: remembered durably, so that the wait's end
   // (or a restart) never reports it offline.
   void MarkSent(Task& task);
