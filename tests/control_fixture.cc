@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "core/ready_file.h"
+#include "tests/support/ports.h"
 
 namespace shoal::testing {
 namespace fs = std::filesystem;
@@ -13,7 +14,8 @@ ControlPlane::ControlPlane(const TempDir& dir) : dir_(dir), planner_dir_(dir / "
 }
 
 std::string ControlPlane::StartPlanner(std::vector<std::string> extra) {
-  std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
+  // A restart listens on the same address: the nodes and CLI keep using it.
+  std::string listen = address_.empty() ? RestartableLoopbackAddress() : address_;
   fs::path ready = dir_ / ("planner-" + std::to_string(++planner_starts_) + ".ready");
   std::vector<std::string> args{"serve",  "--state-dir",  planner_dir_.string(),
                                 "--listen", listen,        "--ready-file",
@@ -21,7 +23,7 @@ std::string ControlPlane::StartPlanner(std::vector<std::string> extra) {
   args.insert(args.end(), extra.begin(), extra.end());
   planner_ = std::make_unique<ChildProcess>("shoal-planner", args,
                                             dir_ / ("planner-" + std::to_string(planner_starts_)));
-  auto values = WaitForReadyFile(ready);
+  auto values = WaitForReadyFile(ready, *planner_);
   EXPECT_TRUE(values.contains("address")) << planner_->Stderr();
   address_ = values["address"];
   // The CLI finds the planner through planner.ready in the state dir.
@@ -76,7 +78,7 @@ void ControlPlane::StartNode(const std::string& name, std::vector<std::string> e
   args.push_back(ready.string());
   nodes_[name] = std::make_unique<ChildProcess>("shoal-node-agent", args,
                                                 dir_ / (name + "-" + std::to_string(starts)));
-  auto values = WaitForReadyFile(ready);
+  auto values = WaitForReadyFile(ready, *nodes_[name]);
   EXPECT_EQ(values["name"], name) << nodes_[name]->Stderr();
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/admin_client.h"
 #include "proto/node_local.capnp.h"
+#include "tests/support/ports.h"
 
 namespace shoal::testing {
 namespace fs = std::filesystem;
@@ -25,14 +26,15 @@ Fleet::Fleet(const fs::path& root) : root_(root) {
 void Fleet::StartTracker() {
   fs::remove(root_ / "tracker/ready");
   // A restart listens on the same port: the seeder and nodes keep announcing to it.
-  std::string listen = tracker_address_.empty() ? "127.0.0.1:0" : tracker_address_;
+  std::string listen =
+      tracker_address_.empty() ? RestartableLoopbackAddress() : tracker_address_;
   tracker_ = std::make_unique<ChildProcess>(
       "shoal-tracker",
       std::vector<std::string>{"--listen", listen, "--ready-file",
                                (root_ / "tracker/ready").string(), "--interval", "2",
                                "--register-key-file", (root_ / "tracker/key").string()},
       root_ / ("tracker/log-" + std::to_string(++tracker_starts_)));
-  auto ready = WaitForReadyFile(root_ / "tracker/ready");
+  auto ready = WaitForReadyFile(root_ / "tracker/ready", *tracker_);
   announce_ = ready["announce"];
   tracker_address_ = ready["tracker"];
   if (announce_.empty()) ADD_FAILURE() << "tracker did not start: " << tracker_->Stderr();
@@ -50,10 +52,11 @@ void Fleet::StartSeeder(const std::vector<std::string>& extra) {
                                 "--tracker",    announce_,
                                 "--ready-file", (SeederState() / "ready").string(),
                                 "--tracker-key-file", (root_ / "tracker/key").string()};
-  if (!origin_.empty()) args.insert(args.end(), {"--listen", origin_});  // same address again
+  // A restart listens on the same address: the nodes keep fetching from it.
+  args.insert(args.end(), {"--listen", origin_.empty() ? RestartableLoopbackAddress() : origin_});
   args.insert(args.end(), extra.begin(), extra.end());
   seeder_ = std::make_unique<ChildProcess>("shoal-seeder", args, root_ / "seeder.log");
-  auto ready = WaitForReadyFile(SeederState() / "ready");
+  auto ready = WaitForReadyFile(SeederState() / "ready", *seeder_);
   if (ready["origin"].empty()) ADD_FAILURE() << "seeder did not start: " << seeder_->Stderr();
   origin_ = ready["origin"];
 }
@@ -79,7 +82,7 @@ void Fleet::StartNode(int i, const std::vector<std::string>& extra) {
   args.insert(args.end(), extra.begin(), extra.end());
   nodes_[i] = std::make_unique<ChildProcess>(
       "shoal-node", args, root_ / ("node-" + std::to_string(i) + "-" + std::to_string(rand())));
-  auto ready = WaitForReadyFile(state / "ready");
+  auto ready = WaitForReadyFile(state / "ready", *nodes_[i]);
   if (ready["admin"].empty())
     ADD_FAILURE() << "node " << i << " did not start: " << nodes_[i]->Stderr();
 }

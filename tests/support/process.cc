@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -126,16 +127,27 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
   return result;
 }
 
-std::map<std::string, std::string> WaitForReadyFile(const fs::path& path,
-                                                    std::chrono::milliseconds timeout) {
+static std::map<std::string, std::string> WaitForReadyFileWhile(
+    const fs::path& path, std::chrono::milliseconds timeout, const std::function<bool()>& alive) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (fs::exists(path)) {
       if (auto values = ReadReadyFile(path); values) return *values;
     }
+    if (!alive()) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return {};
+}
+
+std::map<std::string, std::string> WaitForReadyFile(const fs::path& path,
+                                                    std::chrono::milliseconds timeout) {
+  return WaitForReadyFileWhile(path, timeout, [] { return true; });
+}
+
+std::map<std::string, std::string> WaitForReadyFile(const fs::path& path, ChildProcess& daemon,
+                                                    std::chrono::milliseconds timeout) {
+  return WaitForReadyFileWhile(path, timeout, [&] { return daemon.running(); });
 }
 
 void WriteRandomFile(const fs::path& path, uint64_t size, uint64_t seed) {

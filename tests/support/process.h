@@ -63,6 +63,11 @@ CommandResult RunCommand(const std::string& binary, const std::vector<std::strin
 std::map<std::string, std::string> WaitForReadyFile(
     const std::filesystem::path& path,
     std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// The same for a daemon's own ready file: gives up at once when `daemon` exits without writing
+// it (a port already taken, a bad flag), rather than after the whole timeout.
+std::map<std::string, std::string> WaitForReadyFile(
+    const std::filesystem::path& path, ChildProcess& daemon,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // Writes `size` bytes of deterministic pseudo-random data (seeded by `seed`) to `path`.
 void WriteRandomFile(const std::filesystem::path& path, uint64_t size, uint64_t seed = 1);
