@@ -304,6 +304,9 @@ void Swarm::PumpAlerts() {
                                             fe->filename(),
                                         fe->error.message()));
       }
+    } else if (auto* d = lt::alert_cast<lt::alerts_dropped_alert>(a)) {
+      // A dropped piece_finished_alert stalls a streamed check's prefix until the last piece.
+      SHOAL_LOG(Warn) << "libtorrent dropped alerts: " << d->message();
     } else if (auto* t = lt::alert_cast<lt::tracker_error_alert>(a)) {
       SHOAL_LOG(Debug) << t->message();
     }

@@ -264,7 +264,8 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
       std::ostringstream how;
       how << "while downloading (" << out.tail_bytes << " bytes left at the last piece, "
           << out.tail_seconds << " s to digest them"
-          << (streamed.empty() ? "" : " and commit the installs") << ")";
+          << (streamed.empty() ? "" : " and commit the installs") << "; "
+          << out.prefix_history << ")";
       Verified(id, std::move(*record), how.str());
       co_return;
     }

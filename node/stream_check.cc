@@ -25,8 +25,12 @@ StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, 
 void StreamCheck::PieceVerified(int piece) {
   if (piece < 0 || piece >= pieces_ || verified_[static_cast<size_t>(piece)]) return;
   verified_[static_cast<size_t>(piece)] = true;
+  if (++arrived_ * 10 >= pieces_ * 9 && prefix_at_90_ < 0) prefix_at_90_ = frontier_;
   if (piece != frontier_) return;
+  const int before = frontier_;
   while (frontier_ < pieces_ && verified_[static_cast<size_t>(frontier_)]) ++frontier_;
+  if ((frontier_ - before) * 20 >= pieces_)
+    blockers_ += " " + std::to_string(piece) + " (" + std::to_string(arrived_) + ")";
   const uint64_t end =
       std::min(size_, static_cast<uint64_t>(frontier_) * static_cast<uint64_t>(piece_length_));
   if (end - posted_ >= kBatch || end == size_) Post(end);
@@ -51,9 +55,14 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
   // libtorrent finished the torrent: every piece passed, whether or not each one's alert came.
   const auto started = std::chrono::steady_clock::now();
   const uint64_t tail = size_ - state_->digested.load(std::memory_order_relaxed);
-  auto job = [state = state_, size = size_, meta, tail, started]() -> Outcome {
+  std::string history = "prefix at 90% of pieces in: " + std::to_string(prefix_at_90_) + " of " +
+                        std::to_string(pieces_) + "; pieces that moved it 5%+ (arrival rank):" +
+                        blockers_;
+  auto job = [state = state_, size = size_, meta, tail, started,
+              history = std::move(history)]() mutable -> Outcome {
     Outcome out;
     out.tail_bytes = tail;
+    out.prefix_history = std::move(history);
     PrefixDigest& digest = state->digest;
     if (auto s = digest.AdvanceTo(size); !s) {
       out.error = s.error();

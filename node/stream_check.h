@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <vector>
 
@@ -49,6 +50,10 @@ class StreamCheck {
     std::vector<Status> installs;                   // per AddInstall, when the digests matched
     double tail_seconds = 0;  // digesting what was left at the last piece, and committing
     uint64_t tail_bytes = 0;
+    // How the verified prefix grew (tuning, issue 12): where it stood when 90% of the pieces
+    // were in, and each piece that moved it by 5% or more with its arrival rank: the pieces
+    // that held the digests back.
+    std::string prefix_history;
   };
   // Every piece is in: digests the rest, compares with `meta` and, if they match, commits every
   // staged install (fsync + rename). Call once.
@@ -70,6 +75,9 @@ class StreamCheck {
   int piece_length_, pieces_;
   std::vector<bool> verified_;
   int frontier_ = 0;     // pieces [0, frontier_) verified
+  int arrived_ = 0;      // pieces verified so far
+  int prefix_at_90_ = -1;
+  std::string blockers_;
   uint64_t posted_ = 0;  // bytes handed to the worker so far
   int installs_ = 0;
 };
