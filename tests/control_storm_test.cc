@@ -53,8 +53,10 @@ TEST_F(ControlStormTest, SimulatedFleetReregistersAfterPlannerSigkillAndResumesS
       << sim.Stderr();
   ASSERT_TRUE(sim.running()) << "shoal-sim must survive its planner's death";
   // Every node reconnected with the ticket of its first session, sealed by the killed
-  // planner: the keys live in the state directory.
-  EXPECT_EQ(ReadyInt(ready, "resumed"), kNodes);
+  // planner: the keys live in the state directory. Every handshake after the first kNodes
+  // resumed (a loaded machine may make a node time out and reconnect before the kill too).
+  EXPECT_GE(ReadyInt(ready, "resumed"), kNodes);
+  EXPECT_EQ(ReadyInt(ready, "resumed"), ReadyInt(ready, "connects") - kNodes);
   auto run = cp.Cli({"run", "echo hi", "--on", "sim", "-q"});
   EXPECT_EQ(CountOk(run.out), kNodes) << run.out << run.err;
 }
