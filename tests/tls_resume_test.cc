@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
+#include <thread>
 
 #include "core/net/certs.h"
 #include "core/net/handshake_gate.h"
@@ -113,6 +114,31 @@ TEST_F(ResumeTest, SecondConnectionResumesWithTheFirstOnesTicket) {
   EXPECT_EQ(second.server_peer_cn, "node-1");  // the identity comes with the session
   auto third = Connect(*server, *client);      // with the ticket the second one brought
   EXPECT_TRUE(third.server_resumed);
+}
+
+TEST_F(ResumeTest, AResumptionRenewsTheTicketOnlyPastHalfItsLifetime) {
+  ServerOptions options;
+  options.ticket_lifetime = std::chrono::seconds(4);
+  auto server = Server(options);
+  auto client = Client();
+  ASSERT_TRUE(Connect(*server, *client).client_ok);
+  SSL_SESSION* first_ticket = client->default_session().get();
+  ASSERT_NE(first_ticket, nullptr);
+  // Young ticket: resumed, and no new ticket comes (the slot still holds the first).
+  auto young = Connect(*server, *client);
+  EXPECT_TRUE(young.server_resumed);
+  EXPECT_EQ(client->default_session().get(), first_ticket);
+  // Past half its lifetime (2 s; session times count whole seconds): resumed with a new ticket.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+  auto old = Connect(*server, *client);
+  EXPECT_TRUE(old.server_resumed);
+  SSL_SESSION* renewed = client->default_session().get();
+  ASSERT_NE(renewed, nullptr);
+  EXPECT_NE(renewed, first_ticket);
+  // The new ticket is young again: the next resumption keeps it.
+  auto next = Connect(*server, *client);
+  EXPECT_TRUE(next.server_resumed);
+  EXPECT_EQ(client->default_session().get(), renewed);
 }
 
 TEST_F(ResumeTest, TicketsSurviveAServerRestartOnlyWithAKeyFile) {
