@@ -1,19 +1,23 @@
 #include "core/swarm.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/operations.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
+#include <set>
 
 #include "core/disk_io.h"
 #include "core/log.h"
+#include "core/swarm_columns.h"
 #include "core/swarm_origin_bytes.h"
 #include "core/swarm_picking.h"
 #include "core/swarm_settings.h"
@@ -53,7 +57,9 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
       events_(events),
       resume_timer_(io),
       picking_timer_(io) {
-  if (!options_.stripe_name.empty() && !options_.origin && options_.stripe_bytes > 0)
+  if (options_.origin || options_.column_name.empty()) options_.origin_columns = 0;
+  if (!options_.stripe_name.empty() && !options_.origin && options_.stripe_bytes > 0 &&
+      options_.origin_columns == 0)
     stripe_start_ppm_ = static_cast<int>(StripeOffsetOf(options_.stripe_name) * 1e6);
   // Callers check ValidateSwarmOptions() first; a bad override here only loses the overrides.
   auto settings = MakeSwarmSettings(options_);
@@ -136,6 +142,7 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   t.from_origin = std::move(from_origin);
   t.piece_length = piece_length;
   t.pieces = pieces;
+  t.size = meta.size;
   if (mode == AddMode::kDownload) {
     t.downloading = true;
     t.have.assign(static_cast<size_t>(pieces), false);
@@ -187,7 +194,7 @@ void Swarm::UpdatePicking(Torrent& t) {
   if (options_.digest_window_bytes > 0)
     window = std::max(2, options_.digest_window_bytes / std::max(1, t.piece_length));
   std::vector<int> stripe, availability;
-  if (stripe_start_ppm_ >= 0 || window > 0)
+  if (stripe_start_ppm_ >= 0 || window > 0 || options_.origin_columns != 0)
     t.handle.piece_availability(availability);  // a round trip to libtorrent's thread
   if (stripe_start_ppm_ >= 0) {
     const int start =
@@ -195,7 +202,10 @@ void Swarm::UpdatePicking(Torrent& t) {
     const int length = std::max(1, options_.stripe_bytes / std::max(1, t.piece_length));
     stripe = StripePieces(start, t.have, availability, length);
   }
-  std::vector<uint8_t> wanted = PickPriorities(t.pieces, stripe, t.cursor, window, availability);
+  std::vector<uint8_t> wanted =
+      options_.origin_columns != 0
+          ? ColumnPicking(t, availability, window)
+          : PickPriorities(t.pieces, stripe, t.cursor, window, availability);
   std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
   const bool first = t.priorities.size() != wanted.size();
   for (size_t i = 0; i < wanted.size(); ++i) {
@@ -207,6 +217,44 @@ void Swarm::UpdatePicking(Torrent& t) {
   if (!changes.empty()) t.handle.prioritize_pieces(changes);
 }
 
+std::vector<uint8_t> Swarm::ColumnPicking(Torrent& t, const std::vector<int>& availability,
+                                          int window) {
+  int columns = options_.origin_columns;
+  if (columns < 0) {
+    // The downloading nodes: the tracker's count of the swarm less the origin, or the peers
+    // this node is connected to (the origin among them), whichever is larger, held steady
+    // (ColumnCount). Early on a node's first announce shows only the nodes that announced
+    // before it.
+    // Peers by peer id, once connected: two nodes that connect to each other at once are two
+    // connections for a moment, and a connection still being set up may lead nowhere.
+    std::vector<lt::peer_info> peers;
+    t.handle.get_peer_info(peers);
+    std::set<lt::peer_id> ids;
+    for (const lt::peer_info& p : peers)
+      if (!(p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) &&
+          !p.pid.is_all_zeros())
+        ids.insert(p.pid);
+    lt::torrent_status st = t.handle.status({});
+    int seen = static_cast<int>(ids.size());
+    if (st.num_complete >= 0 && st.num_incomplete >= 0)
+      seen = std::max(seen, st.num_complete + st.num_incomplete - 1);
+    const auto now = ColumnCount::Clock::now();
+    if (!t.column_count) t.column_count.emplace(now);
+    columns = t.column_count->Update(seen, now);
+    if (columns != t.columns)
+      SHOAL_LOG(Info) << "columns " << t.columns << " -> " << columns << " (peers " << ids.size()
+                      << " of " << st.num_peers << ", seeds " << st.num_seeds << ", tracker "
+                      << st.num_complete << "+" << st.num_incomplete << ", have " << st.num_pieces
+                      << ")";
+  }
+  t.columns = columns;
+  std::vector<uint8_t> wanted =
+      ColumnPriorities(t.have, availability, ColumnOf(options_.column_name, columns), columns,
+                       t.cursor, window, t.column_count && t.column_count->early());
+  if (t.rescue) std::replace(wanted.begin(), wanted.end(), uint8_t{0}, uint8_t{4});
+  return wanted;
+}
+
 std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
   auto it = torrents_.find(id);
   if (it == torrents_.end()) return std::nullopt;
@@ -214,6 +262,12 @@ std::optional<TransferStatus> Swarm::GetStatus(const ArtifactId& id) const {
   TransferStatus out;
   out.done = static_cast<uint64_t>(st.total_wanted_done);
   out.total = static_cast<uint64_t>(st.total_wanted);
+  if (it->second.downloading && options_.origin_columns != 0) {
+    // Pieces at priority 0 (column picking) are out of libtorrent's "wanted" bytes, but are
+    // still to come.
+    out.done = std::min(static_cast<uint64_t>(st.total_done), it->second.size);
+    out.total = it->second.size;
+  }
   out.payload_downloaded = static_cast<uint64_t>(st.total_payload_download);
   out.payload_uploaded = static_cast<uint64_t>(st.total_payload_upload);
   out.payload_from_origin = it->second.from_origin->load(std::memory_order_relaxed);
@@ -282,7 +336,18 @@ void Swarm::PumpAlerts() {
         if (st.pieces[i]) PieceVerified(*id, torrents_[*id], static_cast<int>(i));
     } else if (auto* f = lt::alert_cast<lt::torrent_finished_alert>(a)) {
       if (auto id = IdOf(f->handle)) {
-        torrents_[*id].downloading = false;
+        Torrent& t = torrents_[*id];
+        // libtorrent calls a torrent finished once it holds every piece of non-zero priority;
+        // under column picking pieces may still be missing, left at 0 for their column's owner.
+        const int held = t.downloading ? f->handle.status({}).num_pieces : t.pieces;
+        if (held < t.pieces) {
+          SHOAL_LOG(Info) << id->str() << ": every wanted piece is in but " << t.pieces - held
+                          << " of " << t.pieces << " are missing; wanting them all now";
+          t.rescue = true;
+          UpdatePicking(t);
+          continue;
+        }
+        t.downloading = false;
         events_.OnFinished(*id);
       }
     } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {

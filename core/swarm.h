@@ -17,6 +17,7 @@
 
 #include "core/artifact_index.h"
 #include "core/result.h"
+#include "core/swarm_columns.h"
 
 namespace libtorrent {
 class session;
@@ -55,6 +56,11 @@ struct SwarmOptions {
   int digest_window_bytes = 4 << 20;
   std::string stripe_name;
   int stripe_bytes = 4 << 20;
+  // Column picking instead of the stripe (core/swarm_columns.h), when `column_name` (the host
+  // name the column is derived from) is set: `origin_columns` columns, or -1 for as many as the
+  // downloading nodes the tracker and the connected peers show, 0 for none.
+  std::string column_name;
+  int origin_columns = 0;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -137,7 +143,16 @@ class Swarm {
     int cursor = 0;
     bool picking_dirty = false;
     std::vector<uint8_t> priorities;
+    // libtorrent called the torrent finished while pieces left at priority 0 (column picking)
+    // were missing: every missing piece is wanted from then on.
+    bool rescue = false;
+    // Column picking with a count from the swarm (origin_columns < 0); its last value logged.
+    std::optional<ColumnCount> column_count;
+    int columns = 0;
+    uint64_t size = 0;  // of the file
   };
+  // Priorities under column picking (core/swarm_columns.h).
+  std::vector<uint8_t> ColumnPicking(Torrent& t, const std::vector<int>& availability, int window);
 
   boost::asio::io_context& io_;
   SwarmOptions options_;

@@ -89,6 +89,10 @@ Result<lt::settings_pack> MakeSwarmSettings(const SwarmOptions& options) {
   // delivered GiB ~8%, in bench/netns at N=16).
   s.set_int(lt::settings_pack::aio_threads, 2);
   s.set_int(lt::settings_pack::hashing_threads, 1);
+  // Under column picking a download can be "finished" (every piece of non-zero priority in) with
+  // pieces still to come (core/swarm.cc): keep the connection to the origin (a seed) then.
+  if (!options.origin && options.origin_columns != 0 && !options.column_name.empty())
+    s.set_bool(lt::settings_pack::close_redundant_connections, false);
   for (const auto& entry : options.settings) {
     if (auto applied = ApplyOverride(s, entry); !applied) return applied.error();
   }

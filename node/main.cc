@@ -62,8 +62,15 @@ int main(int argc, char** argv) {
                  "ask the origin first for a stripe of the file that starts at an offset derived "
                  "from --name")
       ->capture_default_str();
+  app.add_option("--origin-columns", swarm_options.origin_columns,
+                 "column picking instead of the stripe: ask the origin only for the pieces of "
+                 "this node's column (piece mod columns), in file order; -1: as many columns as "
+                 "downloading nodes, 0: off")
+      ->check(CLI::Range(-1, 1 << 20))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (origin_stripe) swarm_options.stripe_name = name;
+  swarm_options.column_name = name;
   log::SetComponent("node " + name);
   if (verbose) log::SetLevel(log::Level::kDebug);
   // Bad flags are refused here, with one line, before anything starts.

@@ -205,6 +205,39 @@ TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
   ExpectStreamedCheckOf(log, file, "node 1 after its restart");
 }
 
+// Column picking (core/swarm_columns.h) leaves origin-only pieces of other columns at priority 0
+// for their owners. Alone with the origin, a node owning one column of four has no such owners:
+// libtorrent calls the torrent finished with the last of those pieces missing, and the node must
+// want them then and finish the download (not report it done, not stall).
+TEST(SwarmTest, ColumnPickingFetchesWhatItLeftToAbsentColumnOwners) {
+  TempDir dir;
+  Fleet fleet(dir.path());
+  fleet.StartSeeder({"--upload-limit", "8000000"});
+  fleet.StartNode(0, {"--origin-columns", "4"});
+  fs::path file = dir / "artifact.bin";
+  constexpr uint64_t kSize = 16 << 20;
+  WriteRandomFile(file, kSize, 31);
+  std::string id = fleet.Put(file);
+  uint64_t last_total = 0;
+  auto reply =
+      fleet.Fetch(0, id, (fleet.OutDir() / "copy").string(), [&](uint64_t, uint64_t total) {
+        last_total = total;
+        return false;
+      });
+  ASSERT_TRUE(reply.ok) << reply.error;
+  EXPECT_EQ(Md5Hex(reply.path), Md5Hex(file));
+  const std::string log = fleet.node(0).Stderr();
+  EXPECT_NE(log.find("are missing; wanting them all now"), std::string::npos)
+      << "the node never held every wanted piece with pieces missing: nothing was tested";
+  ExpectStreamedCheckOf(log, file, "node 0");
+  // Progress counts the whole file, pieces left at priority 0 included.
+  if (last_total != 0) EXPECT_EQ(last_total, kSize);
+  // Every piece came from the origin once (a few blocks may be requested twice at the end).
+  auto [taken, from_origin] = TakenBytes(log);
+  EXPECT_GE(taken, kSize);
+  EXPECT_LE(taken, kSize + kSize / 20);
+}
+
 TEST(SwarmTest, RefusesBadRequestsWithClearErrors) {
   TempDir dir;
   Fleet fleet(dir.path());

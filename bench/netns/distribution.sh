@@ -197,7 +197,7 @@ record() {
     echo "  logs kept in $keep" >&2
   fi
   if [[ -n ${SHOAL_BENCH_KEEP_LOGS:-} ]]; then # tuning runs: keep every case's logs and t0
-    local kept="$SHOAL_BENCH_KEEP_LOGS/$method-$n"
+    local kept="$SHOAL_BENCH_KEEP_LOGS/$method-$n$( ((repeat > 1)) && echo "-r$rep")"
     rm -rf "$kept" && mkdir -p "$kept" && cp "$work"/*.log "$kept"/ 2>/dev/null
     echo "$t0" >"$kept/t0"
   fi

@@ -256,3 +256,6 @@ run_shoal-alt() {
   local bin_dir=${SHOAL_ALT_BIN_DIR:?shoal-alt needs SHOAL_ALT_BIN_DIR}
   run_shoal shoal-alt
 }
+
+# Issue 12 round 4: column picking (core/swarm_columns.h) against the stripe, in one run.
+run_shoal-cols() { SHOAL_NODE_ARGS="--origin-columns -1 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-cols; }
