@@ -62,10 +62,11 @@ int main(int argc, char** argv) {
                  "ask the origin first for a stripe of the file that starts at an offset derived "
                  "from --name")
       ->capture_default_str();
+  swarm_options.origin_columns = -1;  // issue 12 round 4 (bench/results/tuning.md)
   app.add_option("--origin-columns", swarm_options.origin_columns,
                  "column picking instead of the stripe: ask the origin only for the pieces of "
                  "this node's column (piece mod columns), in file order; -1: as many columns as "
-                 "downloading nodes, 0: off")
+                 "downloading nodes, 0: off (the origin stripe, --origin-stripe)")
       ->check(CLI::Range(-1, 1 << 20))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -241,15 +241,16 @@ YAML
 #   shoal-base    whole-file check after the last piece, rarest-first picking (before issue 12)
 #   shoal-stream  the check streamed while downloading, picking unchanged
 #   shoal-window  + the digest window in piece picking
-#   shoal         + the origin stripe (the default)
+#   shoal-stripe  + the origin stripe (the default before round 4: shoal-stripe below)
+#   shoal         column picking instead of the stripe (the default)
 run_shoal-base() {
-  SHOAL_NODE_ARGS="--stream-check false --digest-window 0 --origin-stripe false ${SHOAL_NODE_ARGS:-}" \
+  SHOAL_NODE_ARGS="--stream-check false --digest-window 0 --origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" \
     run_shoal shoal-base
 }
 run_shoal-stream() {
-  SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
+  SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
 }
-run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }
+run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }
 
 # Shoal from another build (A/B of two builds in one run): SHOAL_ALT_BIN_DIR=DIR.
 run_shoal-alt() {
@@ -257,5 +258,7 @@ run_shoal-alt() {
   run_shoal shoal-alt
 }
 
-# Issue 12 round 4: column picking (core/swarm_columns.h) against the stripe, in one run.
+# Issue 12 round 4: column picking (core/swarm_columns.h, the default since) against the origin
+# stripe before it, in one run.
 run_shoal-cols() { SHOAL_NODE_ARGS="--origin-columns -1 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-cols; }
+run_shoal-stripe() { SHOAL_NODE_ARGS="--origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stripe; }
