@@ -1,7 +1,8 @@
 #include "core/swarm_columns.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/swarm_picking.h"
 
 namespace shoal {
 namespace {
@@ -14,16 +15,8 @@ uint8_t ColumnRankPriority(int rank) { return rank < 2 ? 7 : rank < 6 ? 6 : 5; }
 
 int ColumnOf(std::string_view name, int columns) {
   if (columns <= 1) return 0;
-  size_t digits = name.size();
-  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
-  const std::string_view number = name.substr(digits);
-  uint64_t k = 0;
-  if (!number.empty() && number.size() <= 18) {
-    for (char c : number) k = k * 10 + static_cast<uint64_t>(c - '0');
-  } else {
-    k = 1469598103934665603ull;  // FNV-1a
-    for (char c : name) k = (k ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  }
+  const std::optional<uint64_t> number = TrailingNumber(name, 18);
+  const uint64_t k = number ? *number : NameHash(name);
   return static_cast<int>(k % static_cast<uint64_t>(columns));
 }
 

@@ -15,18 +15,25 @@ double VanDerCorput(uint64_t k) {
 }
 }  // namespace
 
-double StripeOffsetOf(std::string_view name) {
+std::optional<uint64_t> TrailingNumber(std::string_view name, size_t max_digits) {
   size_t digits = name.size();
   while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
   const std::string_view number = name.substr(digits);
-  if (!number.empty() && number.size() <= 9) {
-    uint64_t k = 0;
-    for (char c : number) k = k * 10 + static_cast<uint64_t>(c - '0');
-    return VanDerCorput(k > 0 ? k - 1 : 0);
-  }
+  if (number.empty() || number.size() > max_digits) return std::nullopt;
+  uint64_t k = 0;
+  for (char c : number) k = k * 10 + static_cast<uint64_t>(c - '0');
+  return k;
+}
+
+uint64_t NameHash(std::string_view name) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return VanDerCorput(h >> 32);
+  return h;
+}
+
+double StripeOffsetOf(std::string_view name) {
+  if (auto k = TrailingNumber(name, 9)) return VanDerCorput(*k > 0 ? *k - 1 : 0);
+  return VanDerCorput(NameHash(name) >> 32);
 }
 
 std::vector<int> StripePieces(int start, const std::vector<bool>& have,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,12 @@ namespace shoal {
 // k (node-7, rack2-host13) takes the van der Corput value of k - 1 (0, 1/2, 1/4, 3/4, 1/8, ...),
 // so hosts numbered 1..N spread evenly over the file for any N; other names hash to a value.
 double StripeOffsetOf(std::string_view node_name);
+
+// How a host name places its host among the fleet's (the stripe here, the column in
+// core/swarm_columns.h): the number the name ends in (node-7: 7) when it has 1 to `max_digits`
+// trailing digits, else nothing; and a stable hash of the whole name (FNV-1a) for other names.
+std::optional<uint64_t> TrailingNumber(std::string_view name, size_t max_digits);
+uint64_t NameHash(std::string_view name);
 
 // The node's stripe now: up to `length` pieces it does not have, going forward (wrapping) from
 // piece `start`, skipping those it has, and ending at the first one another peer has
