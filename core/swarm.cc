@@ -18,6 +18,7 @@
 #include "core/disk_io.h"
 #include "core/log.h"
 #include "core/swarm_columns.h"
+#include "core/swarm_dispatch.h"
 #include "core/swarm_origin_bytes.h"
 #include "core/swarm_picking.h"
 #include "core/swarm_settings.h"
@@ -135,11 +136,27 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   auto from_origin = std::make_shared<std::atomic<uint64_t>>(0);
   if (!options_.origin) p.extensions.push_back(CountOriginBytes(from_origin));
   const int piece_length = p.ti->piece_length(), pieces = p.ti->num_pieces();
+  auto dispatched = std::make_shared<std::atomic<bool>>(false);
+  if (options_.dispatch && !options_.super_seed) {
+    if (options_.origin) {
+      p.extensions.push_back(DispatchFromOrigin(pieces, piece_length));
+    } else if (mode == AddMode::kDownload) {
+      // Picking changes once the origin dispatches: recompute it on the io_context's thread.
+      std::weak_ptr<bool> alive = alive_;
+      p.extensions.push_back(AcceptDispatch(dispatched, [this, alive, id = meta.id] {
+        boost::asio::post(io_, [this, alive, id] {
+          if (!alive.lock()) return;
+          if (auto it = torrents_.find(id); it != torrents_.end()) MarkPickingDirty(it->second);
+        });
+      }));
+    }
+  }
   lt::torrent_handle h = session_->add_torrent(std::move(p), ec);
   if (ec) return Error::of(meta.id.str(), "cannot add to swarm: " + ec.message());
   Torrent& t = torrents_[meta.id];
   t.handle = h;
   t.from_origin = std::move(from_origin);
+  t.dispatched = std::move(dispatched);
   t.piece_length = piece_length;
   t.pieces = pieces;
   t.size = meta.size;
@@ -193,6 +210,12 @@ void Swarm::UpdatePicking(Torrent& t) {
   int window = 0;
   if (options_.digest_window_bytes > 0)
     window = std::max(2, options_.digest_window_bytes / std::max(1, t.piece_length));
+  if (t.dispatched->load()) {
+    // The origin hands out the first copies; what is left to prefer is the digest window, among
+    // every piece someone (the origin included) will let this node have.
+    SetPriorities(t, PickPriorities(t.pieces, {}, t.cursor, window));
+    return;
+  }
   std::vector<int> stripe, availability;
   if (stripe_start_ppm_ >= 0 || window > 0 || options_.origin_columns != 0)
     t.handle.piece_availability(availability);  // a round trip to libtorrent's thread
@@ -202,10 +225,12 @@ void Swarm::UpdatePicking(Torrent& t) {
     const int length = std::max(1, options_.stripe_bytes / std::max(1, t.piece_length));
     stripe = StripePieces(start, t.have, availability, length);
   }
-  std::vector<uint8_t> wanted =
-      options_.origin_columns != 0
-          ? ColumnPicking(t, availability, window)
-          : PickPriorities(t.pieces, stripe, t.cursor, window, availability);
+  SetPriorities(t, options_.origin_columns != 0
+                      ? ColumnPicking(t, availability, window)
+                      : PickPriorities(t.pieces, stripe, t.cursor, window, availability));
+}
+
+void Swarm::SetPriorities(Torrent& t, std::vector<uint8_t> wanted) {
   std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
   const bool first = t.priorities.size() != wanted.size();
   for (size_t i = 0; i < wanted.size(); ++i) {

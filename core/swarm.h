@@ -61,6 +61,11 @@ struct SwarmOptions {
   // downloading nodes the tracker and the connected peers show, 0 for none.
   std::string column_name;
   int origin_columns = 0;
+  // Origin dispatch (core/swarm_dispatch.h): the origin hands each downloading node the pieces no
+  // node holds yet, a window at a time, and the nodes take the rest from each other; a node
+  // accepts that, and its own origin picking (stripe, columns) then steps aside. Off with
+  // super-seeding, which hides pieces its own way.
+  bool dispatch = true;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -129,6 +134,8 @@ class Swarm {
   // Piece priorities (core/swarm_picking.h) are recomputed at most every 200 ms.
   void MarkPickingDirty(Torrent& t);
   void UpdatePicking(Torrent& t);
+  // Gives libtorrent the priorities in `wanted` that changed (all of them the first time).
+  void SetPriorities(Torrent& t, std::vector<uint8_t> wanted);
   std::optional<ArtifactId> IdOf(const libtorrent::torrent_handle& h) const;
 
   struct Torrent {
@@ -146,6 +153,8 @@ class Swarm {
     // libtorrent called the torrent finished while pieces left at priority 0 (column picking)
     // were missing: every missing piece is wanted from then on.
     bool rescue = false;
+    // The origin dispatches to this download (core/swarm_dispatch.h): set on libtorrent's thread.
+    std::shared_ptr<std::atomic<bool>> dispatched = std::make_shared<std::atomic<bool>>(false);
     // Column picking with a count from the swarm (origin_columns < 0); its last value logged.
     std::optional<ColumnCount> column_count;
     int columns = 0;

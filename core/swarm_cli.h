@@ -18,6 +18,10 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
                  "seconds between resume-data saves of downloads (>= 1)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--dispatch", options.dispatch,
+                 "origin dispatch: the origin hands each downloading node the pieces no node holds "
+                 "yet and the nodes trade the rest (origin: do it; node: accept it)")
+      ->capture_default_str();
   app.add_option("--bt-setting", options.settings,
                  "NAME=VALUE: override a libtorrent settings_pack entry (repeatable)");
 }

@@ -242,15 +242,18 @@ YAML
 #   shoal-stream  the check streamed while downloading, picking unchanged
 #   shoal-window  + the digest window in piece picking
 #   shoal-stripe  + the origin stripe (the default before round 4: shoal-stripe below)
-#   shoal         column picking instead of the stripe (the default)
+#   shoal-cols    column picking instead of the stripe (the default of round 4)
+#   shoal         origin dispatch (core/swarm_dispatch.h; the default since round 5)
+# Every step before dispatch has the nodes decline it (`--dispatch false`): the origin is then a
+# plain seed to them.
 run_shoal-base() {
-  SHOAL_NODE_ARGS="--stream-check false --digest-window 0 --origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" \
+  SHOAL_NODE_ARGS="--stream-check false --digest-window 0 --origin-stripe false --origin-columns 0 --dispatch false ${SHOAL_NODE_ARGS:-}" \
     run_shoal shoal-base
 }
 run_shoal-stream() {
-  SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
+  SHOAL_NODE_ARGS="--digest-window 0 --origin-stripe false --origin-columns 0 --dispatch false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stream
 }
-run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false --origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }
+run_shoal-window() { SHOAL_NODE_ARGS="--origin-stripe false --origin-columns 0 --dispatch false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-window; }
 
 # Shoal from another build (A/B of two builds in one run): SHOAL_ALT_BIN_DIR=DIR.
 run_shoal-alt() {
@@ -258,7 +261,7 @@ run_shoal-alt() {
   run_shoal shoal-alt
 }
 
-# Issue 12 round 4: column picking (core/swarm_columns.h, the default since) against the origin
-# stripe before it, in one run.
-run_shoal-cols() { SHOAL_NODE_ARGS="--origin-columns -1 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-cols; }
-run_shoal-stripe() { SHOAL_NODE_ARGS="--origin-columns 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stripe; }
+# Issue 12 round 4: column picking (core/swarm_columns.h) against the origin stripe before it;
+# round 5: both against origin dispatch (plain `shoal`), in one run.
+run_shoal-cols() { SHOAL_NODE_ARGS="--origin-columns -1 --dispatch false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-cols; }
+run_shoal-stripe() { SHOAL_NODE_ARGS="--origin-columns 0 --dispatch false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-stripe; }
