@@ -81,7 +81,15 @@ int DispatchPlan::WindowOf(PeerKey key) const {
 }
 
 bool DispatchPlan::Stuck(const Peer& peer, Clock::time_point now) const {
-  return !peer.fetching.empty() && now - peer.last_completed >= kStuckAfter;
+  if (peer.fetching.empty()) return false;
+  // A slow node (a slow link, or big pieces) is not stuck while the origin is still sending it
+  // what it fetches: give it twice the time that takes at its rate.
+  std::chrono::duration<double> limit = kStuckAfter;
+  if (peer.rate > 0)
+    limit = std::max(limit,
+                     std::chrono::duration<double>(2.0 * static_cast<double>(peer.fetching.size()) *
+                                                   piece_length_ / static_cast<double>(peer.rate)));
+  return now - peer.last_completed >= limit;
 }
 
 bool DispatchPlan::BeingFetched(int piece, Clock::time_point now) const {

@@ -10,7 +10,8 @@
 // digests (node/stream_check.h) want them in.
 //
 // A piece is handed out again only when no node holds it and each node it was handed to has
-// left or is stuck (has completed none of its handed pieces for kStuckAfter). A node that has
+// left or is stuck: has completed none of its handed pieces for kStuckAfter, or for twice as
+// long as the origin takes to send them all at the node's rate if that is longer. A node that has
 // taken no piece from anyone for kStarvedAfter while lacking some (it cannot reach its peers)
 // is given every piece it lacks.
 #pragma once

@@ -96,6 +96,23 @@ TEST(DispatchPlanTest, AStuckNodesPiecesGoToAnotherWhileItsOthersStayItsOwn) {
   EXPECT_TRUE(plan.Refill(fast, t0 + 20s).empty());
 }
 
+TEST(DispatchPlanTest, ASlowNodeIsNotStuckWhileItsPiecesAreOnTheirWay) {
+  DispatchPlan plan(32, kPiece);
+  const auto t0 = Clock::now();
+  auto slow = plan.AddPeer(t0), other = plan.AddPeer(t0);
+  EXPECT_EQ(plan.Refill(slow, t0), Range(0, 8));
+  // 100 KB/s: its 8 pieces take the origin 10.5 s to send; stuck only after twice that.
+  plan.SetRate(slow, 100'000);
+  EXPECT_EQ(plan.Refill(other, t0), Range(8, 16));
+  for (int p : Range(8, 16)) plan.PeerHas(other, p, t0 + 1s);
+  EXPECT_EQ(plan.Refill(other, t0 + 1s), Range(16, 24));
+  for (int p : Range(16, 24)) plan.PeerHas(other, p, t0 + 15s);
+  EXPECT_EQ(plan.Refill(other, t0 + 15s), Range(24, 32));
+  for (int p : Range(24, 32)) plan.PeerHas(other, p, t0 + 20s);
+  EXPECT_TRUE(plan.Refill(other, t0 + 20s).empty());
+  EXPECT_EQ(plan.Refill(other, t0 + 22s), Range(0, 8));
+}
+
 TEST(DispatchPlanTest, ANodeThatTakesNothingFromItsPeersMayTakeEverythingFromTheOrigin) {
   DispatchPlan plan(20, kPiece);
   const auto t0 = Clock::now();

@@ -100,6 +100,33 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
       << static_cast<double>(from_origin) / (64 << 20) << " copies of the file";
 }
 
+// Nodes ignore the HAVE ALL only of an origin that dispatches (core/swarm_dispatch.h): from one
+// that does not, they take pieces as from any seed.
+TEST(SwarmTest, NodesFetchFromAnOriginThatDoesNotDispatch) {
+  TempDir dir;
+  Fleet fleet(dir.path());
+  fleet.StartSeeder({"--upload-limit", "8000000", "--dispatch", "false"});
+  fleet.StartNode(0);
+  fleet.StartNode(1);
+  fs::path file = dir / "artifact.bin";
+  WriteRandomFile(file, 8 << 20, 5);
+  std::string id = fleet.Put(file);
+  std::vector<std::thread> fetches;
+  std::vector<FetchReply> replies(2);
+  for (int i = 0; i < 2; ++i) {
+    fetches.emplace_back([&, i] {
+      replies[i] = fleet.Fetch(i, id, (fleet.OutDir() / ("copy-" + std::to_string(i))).string());
+    });
+  }
+  for (auto& t : fetches) t.join();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
+    EXPECT_EQ(Md5Hex(replies[i].path), Md5Hex(file)) << "node " << i;
+    EXPECT_GT(TakenBytes(fleet.node(i).Stderr()).second, 0u) << "node " << i << " took nothing "
+                                                             << "from the origin";
+  }
+}
+
 TEST(SwarmTest, KilledNodeResumesWithoutRefetchingCompletedPieces) {
   TempDir dir;
   Fleet fleet(dir.path());
@@ -195,8 +222,8 @@ TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
   auto first = fleet.Fetch(1, id, (fleet.OutDir() / "copy").string(),
                            [&](uint64_t done, uint64_t) { return done >= kSize / 2; });
   ASSERT_FALSE(first.ok) << "finished before it could be interrupted";
-  const bool met_corruption = fleet.node(1).Stderr().find("failed its hash check") !=
-                              std::string::npos;
+  const bool met_corruption =
+      fleet.node(1).Stderr().find("failed its hash check") != std::string::npos;
   fleet.KillNode(1);
   fleet.StartNode(1, slow);
   auto second = fleet.Fetch(1, id, (fleet.OutDir() / "copy").string());
