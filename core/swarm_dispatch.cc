@@ -31,6 +31,8 @@ struct OriginTorrent {
 
   // Hands the node what the plan says, one HAVE message (BEP 3: length 5, id 4, index) each.
   void Refill(DispatchPlan::PeerKey key, lt::peer_connection_handle peer) {
+    // A node leaves `nodes` when its plugin goes, with its connection; this only guards that.
+    if (!peer.native_handle()) return;
     const std::vector<int> pieces = plan.Refill(key, Clock::now());
     if (plan.starved_nodes() > starved_logged) {
       starved_logged = plan.starved_nodes();
@@ -131,6 +133,7 @@ class OriginPlugin : public lt::torrent_plugin {
   // stuck are handed out again.
   void tick() override {
     for (auto& [key, peer] : torrent_->nodes) {
+      if (!peer.native_handle()) continue;
       lt::peer_info info;
       peer.get_peer_info(info);
       torrent_->plan.SetRate(key, info.payload_up_speed);
