@@ -35,29 +35,26 @@ void DispatchPlan::RemovePeer(PeerKey key) {
   peers_.erase(it);
 }
 
-void DispatchPlan::Holds(Peer& peer, PeerKey key, int piece, Clock::time_point now) {
+void DispatchPlan::Holds(Peer& peer, int piece, Clock::time_point now) {
   if (piece < 0 || piece >= pieces() || peer.has[static_cast<size_t>(piece)]) return;
   peer.has[static_cast<size_t>(piece)] = true;
   ++peer.held;
   peer.last_have = now;
   if (holders_[static_cast<size_t>(piece)]++ == 0) unheld_.erase(piece);
   if (peer.fetching.erase(piece) != 0) peer.last_completed = now;
-  if (auto f = fetchers_.find(piece); f != fetchers_.end()) {
-    f->second.erase(key);
-    // Held now: whoever else was handed it may still take it from the origin, but nobody needs
-    // to be told about it again.
-    fetchers_.erase(f);
-  }
+  // Held now: whoever else was handed it may still take it from the origin, but nobody needs to
+  // be told about it again.
+  fetchers_.erase(piece);
 }
 
 void DispatchPlan::PeerHas(PeerKey key, int piece, Clock::time_point now) {
-  if (auto it = peers_.find(key); it != peers_.end()) Holds(it->second, key, piece, now);
+  if (auto it = peers_.find(key); it != peers_.end()) Holds(it->second, piece, now);
 }
 
 void DispatchPlan::PeerHasAll(PeerKey key, Clock::time_point now) {
   auto it = peers_.find(key);
   if (it == peers_.end()) return;
-  for (int p = 0; p < pieces(); ++p) Holds(it->second, key, p, now);
+  for (int p = 0; p < pieces(); ++p) Holds(it->second, p, now);
 }
 
 void DispatchPlan::PeerHasBitfield(PeerKey key, const std::vector<bool>& bits,
@@ -66,7 +63,7 @@ void DispatchPlan::PeerHasBitfield(PeerKey key, const std::vector<bool>& bits,
   if (it == peers_.end()) return;
   const int n = std::min(pieces(), static_cast<int>(bits.size()));
   for (int p = 0; p < n; ++p)
-    if (bits[static_cast<size_t>(p)]) Holds(it->second, key, p, now);
+    if (bits[static_cast<size_t>(p)]) Holds(it->second, p, now);
 }
 
 void DispatchPlan::SetRate(PeerKey key, int64_t bytes_per_second) {

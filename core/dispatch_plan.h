@@ -66,7 +66,7 @@ class DispatchPlan {
     Clock::time_point last_completed, last_have;
     bool starved = false;
   };
-  void Holds(Peer& peer, PeerKey key, int piece, Clock::time_point now);
+  void Holds(Peer& peer, int piece, Clock::time_point now);
   bool Stuck(const Peer& peer, Clock::time_point now) const;
   // Whether some node that is not stuck is fetching `piece`.
   bool BeingFetched(int piece, Clock::time_point now) const;

@@ -18,6 +18,12 @@ namespace lt = libtorrent;
 namespace {
 using Clock = DispatchPlan::Clock;
 
+// Whether the peer's extension handshake names `role` (kDispatchKey or kAcceptsDispatchKey).
+bool Advertises(const lt::bdecode_node& handshake, std::string_view role) {
+  return handshake.type() == lt::bdecode_node::dict_t &&
+         handshake.dict_find_int_value(lt::string_view(role.data(), role.size()), 0) == 1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The origin's side. Every callback runs on libtorrent's network thread, so the plan needs no
 // lock; the peers' plugins share it through the torrent's.
@@ -69,9 +75,7 @@ class OriginPeer : public lt::peer_plugin {
   void add_handshake(lt::entry& handshake) override { handshake[std::string(kDispatchKey)] = 1; }
 
   bool on_extension_handshake(const lt::bdecode_node& handshake) override {
-    if (!key_ && handshake.type() == lt::bdecode_node::dict_t &&
-        handshake.dict_find_int_value(
-            lt::string_view(kAcceptsDispatchKey.data(), kAcceptsDispatchKey.size()), 0) == 1) {
+    if (!key_ && Advertises(handshake, kAcceptsDispatchKey)) {
       key_ = torrent_->plan.AddPeer(Clock::now());
       torrent_->nodes.emplace(*key_, peer_);
     }
@@ -161,9 +165,7 @@ class NodePeer : public lt::peer_plugin {
   }
 
   bool on_extension_handshake(const lt::bdecode_node& handshake) override {
-    if (handshake.type() == lt::bdecode_node::dict_t &&
-        handshake.dict_find_int_value(lt::string_view(kDispatchKey.data(), kDispatchKey.size()),
-                                      0) == 1) {
+    if (Advertises(handshake, kDispatchKey)) {
       from_origin_ = true;
       if (!dispatched_->exchange(true) && on_dispatched_) on_dispatched_();
     }

@@ -18,6 +18,12 @@ std::vector<int> Range(int from, int to) {
   return out;
 }
 
+// The node reports every one of `pieces` in (its HAVEs) at `when`.
+void Reports(DispatchPlan& plan, DispatchPlan::PeerKey node, const std::vector<int>& pieces,
+             Clock::time_point when) {
+  for (int p : pieces) plan.PeerHas(node, p, when);
+}
+
 TEST(DispatchPlanTest, FirstCopiesGoOutOnceInFileOrderAWindowAtATime) {
   DispatchPlan plan(64, kPiece);
   const auto t0 = Clock::now();
@@ -33,7 +39,7 @@ TEST(DispatchPlanTest, FirstCopiesGoOutOnceInFileOrderAWindowAtATime) {
   EXPECT_TRUE(plan.Refill(b, t0).empty());
   // a's window has room for one: the lowest piece nobody holds or fetches.
   EXPECT_EQ(plan.Refill(a, t0), std::vector<int>({16}));
-  for (int p : Range(8, 16)) plan.PeerHas(b, p, t0);
+  Reports(plan, b, Range(8, 16), t0);
   EXPECT_EQ(plan.Refill(b, t0), Range(17, 25));
   EXPECT_EQ(plan.handed_out(), 25);  // never the same piece twice
 }
@@ -70,7 +76,7 @@ TEST(DispatchPlanTest, PiecesOfANodeThatLeftAreHandedOutAgain) {
   EXPECT_EQ(plan.Refill(a, t0), Range(0, 8));
   EXPECT_EQ(plan.Refill(b, t0), Range(8, 16));
   plan.PeerHas(a, 3, t0);  // the only copy of 3 leaves with a
-  for (int p : Range(8, 16)) plan.PeerHas(b, p, t0);
+  Reports(plan, b, Range(8, 16), t0);
   plan.RemovePeer(a);
   EXPECT_FALSE(plan.Known(a));
   EXPECT_EQ(plan.Refill(b, t0), Range(0, 8));
@@ -82,17 +88,17 @@ TEST(DispatchPlanTest, AStuckNodesPiecesGoToAnotherWhileItsOthersStayItsOwn) {
   auto slow = plan.AddPeer(t0), fast = plan.AddPeer(t0);
   EXPECT_EQ(plan.Refill(slow, t0), Range(0, 8));
   EXPECT_EQ(plan.Refill(fast, t0), Range(8, 16));
-  for (int p : Range(8, 16)) plan.PeerHas(fast, p, t0 + 1s);
+  Reports(plan, fast, Range(8, 16), t0 + 1s);
   // Not yet stuck: fast gets the next pieces nobody fetches, not slow's.
   EXPECT_EQ(plan.Refill(fast, t0 + 1s), Range(16, 24));
-  for (int p : Range(16, 24)) plan.PeerHas(fast, p, t0 + 2s);
+  Reports(plan, fast, Range(16, 24), t0 + 2s);
   EXPECT_TRUE(plan.Refill(fast, t0 + 2s).empty());
   // slow completed piece 0 at 1 s and nothing since: stuck 8 s later.
   plan.PeerHas(slow, 0, t0 + 1s);
   EXPECT_TRUE(plan.Refill(fast, t0 + 8s).empty());
   EXPECT_EQ(plan.Refill(fast, t0 + 9s), Range(1, 8));
   // Once a piece is held, the stuck node may still take it, from anyone.
-  for (int p : Range(1, 8)) plan.PeerHas(fast, p, t0 + 10s);
+  Reports(plan, fast, Range(1, 8), t0 + 10s);
   EXPECT_TRUE(plan.Refill(fast, t0 + 20s).empty());
 }
 
@@ -104,11 +110,11 @@ TEST(DispatchPlanTest, ASlowNodeIsNotStuckWhileItsPiecesAreOnTheirWay) {
   // 100 KB/s: its 8 pieces take the origin 10.5 s to send; stuck only after twice that.
   plan.SetRate(slow, 100'000);
   EXPECT_EQ(plan.Refill(other, t0), Range(8, 16));
-  for (int p : Range(8, 16)) plan.PeerHas(other, p, t0 + 1s);
+  Reports(plan, other, Range(8, 16), t0 + 1s);
   EXPECT_EQ(plan.Refill(other, t0 + 1s), Range(16, 24));
-  for (int p : Range(16, 24)) plan.PeerHas(other, p, t0 + 15s);
+  Reports(plan, other, Range(16, 24), t0 + 15s);
   EXPECT_EQ(plan.Refill(other, t0 + 15s), Range(24, 32));
-  for (int p : Range(24, 32)) plan.PeerHas(other, p, t0 + 20s);
+  Reports(plan, other, Range(24, 32), t0 + 20s);
   EXPECT_TRUE(plan.Refill(other, t0 + 20s).empty());
   EXPECT_EQ(plan.Refill(other, t0 + 22s), Range(0, 8));
 }
@@ -119,10 +125,10 @@ TEST(DispatchPlanTest, ANodeThatTakesNothingFromItsPeersMayTakeEverythingFromThe
   auto a = plan.AddPeer(t0), b = plan.AddPeer(t0);
   EXPECT_EQ(plan.Refill(a, t0), Range(0, 8));
   EXPECT_EQ(plan.Refill(b, t0), Range(8, 16));
-  for (int p : Range(0, 8)) plan.PeerHas(a, p, t0 + 1s);
+  Reports(plan, a, Range(0, 8), t0 + 1s);
   EXPECT_EQ(plan.Refill(a, t0 + 1s), Range(16, 20));
-  for (int p : Range(16, 20)) plan.PeerHas(a, p, t0 + 1s);
-  for (int p : Range(8, 16)) plan.PeerHas(b, p, t0 + 1s);
+  Reports(plan, a, Range(16, 20), t0 + 1s);
+  Reports(plan, b, Range(8, 16), t0 + 1s);
   // b cannot reach a: no HAVE from it for 15 s although a holds what it lacks.
   EXPECT_TRUE(plan.Refill(b, t0 + 15s).empty());
   EXPECT_EQ(plan.starved_nodes(), 0);

@@ -52,6 +52,20 @@ void ExpectStreamedCheckOf(const std::string& log, const fs::path& file, const s
   EXPECT_NE(log.find(") while downloading ("), std::string::npos) << who;
 }
 
+// Nodes 0..nodes-1 fetch `id` at once, each to its own copy-<i> in the fleet's output directory.
+std::vector<FetchReply> FetchOnNodes(Fleet& fleet, const std::string& id, int nodes) {
+  std::vector<std::thread> fetches;
+  std::vector<FetchReply> replies(static_cast<size_t>(nodes));
+  for (int i = 0; i < nodes; ++i) {
+    fetches.emplace_back([&, i] {
+      replies[static_cast<size_t>(i)] =
+          fleet.Fetch(i, id, (fleet.OutDir() / ("copy-" + std::to_string(i))).string());
+    });
+  }
+  for (auto& t : fetches) t.join();
+  return replies;
+}
+
 TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   TempDir dir;
   Fleet fleet(dir.path());
@@ -64,14 +78,7 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   std::string id = fleet.Put(file);
   ASSERT_EQ(id, "sha256:" + Sha256Hex(file));
 
-  std::vector<std::thread> fetches;
-  std::vector<FetchReply> replies(kNodes);
-  for (int i = 0; i < kNodes; ++i) {
-    fetches.emplace_back([&, i] {
-      replies[i] = fleet.Fetch(i, id, (fleet.OutDir() / ("copy-" + std::to_string(i))).string());
-    });
-  }
-  for (auto& t : fetches) t.join();
+  std::vector<FetchReply> replies = FetchOnNodes(fleet, id, kNodes);
   const std::string md5 = Md5Hex(file);
   uint64_t uploaded_by_nodes = 0, from_origin = 0, taken_total = 0;
   for (int i = 0; i < kNodes; ++i) {
@@ -111,14 +118,7 @@ TEST(SwarmTest, NodesFetchFromAnOriginThatDoesNotDispatch) {
   fs::path file = dir / "artifact.bin";
   WriteRandomFile(file, 8 << 20, 5);
   std::string id = fleet.Put(file);
-  std::vector<std::thread> fetches;
-  std::vector<FetchReply> replies(2);
-  for (int i = 0; i < 2; ++i) {
-    fetches.emplace_back([&, i] {
-      replies[i] = fleet.Fetch(i, id, (fleet.OutDir() / ("copy-" + std::to_string(i))).string());
-    });
-  }
-  for (auto& t : fetches) t.join();
+  std::vector<FetchReply> replies = FetchOnNodes(fleet, id, 2);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
     EXPECT_EQ(Md5Hex(replies[i].path), Md5Hex(file)) << "node " << i;
