@@ -1,5 +1,7 @@
 #include "core/disk_io.h"
 
+#include "core/piece_cache.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,17 +43,29 @@ struct OpenFile {
   uint64_t last_use = 0;
 };
 
-// One torrent's files: descriptors opened on first use and kept, plus the SHA-256 of v2 blocks
-// written since their piece was last hashed.
+// One torrent's files: descriptors opened on first use and kept, the SHA-256 of v2 blocks
+// written since their piece was last hashed, and the blocks of pieces still being downloaded.
+//
+// A v2 piece lies in one file. Its blocks are held in memory until the piece is complete and
+// hashed, then written with one pwrite (not one per 16 KiB block) and handed to the PieceCache,
+// from which peers' requests and the digest pass read it. When more than `pending_limit` bytes
+// are held, blocks of further pieces are written as they come.
 class Storage {
  public:
-  Storage(const lt::storage_params& p, std::shared_ptr<void> owner)
+  Storage(const lt::storage_params& p, std::shared_ptr<void> owner, PieceCache* cache,
+          size_t& pending_bytes, size_t pending_limit)
       : files_(p.files),
         renamed_(p.mapped_files ? std::make_unique<lt::file_storage>(*p.mapped_files) : nullptr),
         save_path_(p.path),
         owner_(std::move(owner)),
-        open_(static_cast<size_t>(p.files.num_files())) {}
-  ~Storage() { CloseAll(); }
+        open_(static_cast<size_t>(p.files.num_files())),
+        cache_(cache),
+        pending_bytes_(pending_bytes),
+        pending_limit_(pending_limit) {}
+  ~Storage() {
+    DropPending();
+    CloseAll();
+  }
 
   const lt::file_storage& files() const { return files_; }  // piece layout (original names)
   const lt::file_storage& named() const { return renamed_ ? *renamed_ : files_; }  // on-disk names
@@ -62,6 +76,18 @@ class Storage {
   // fills `error` on failure.
   bool Transfer(lt::piece_index_t piece, int offset, char* buf, int len, bool write,
                 lt::storage_error& error, uint64_t now, int& open_count);
+
+  // Writes a block: into the piece's buffer when it can be held, else to the file.
+  bool Write(lt::piece_index_t piece, int offset, const char* buf, int len,
+             lt::storage_error& error, uint64_t now, int& open_count);
+  // Reads from the piece's buffer, the PieceCache or the file, whichever holds the bytes.
+  bool Read(lt::piece_index_t piece, int offset, char* buf, int len, lt::storage_error& error,
+            uint64_t now, int& open_count);
+  // Writes the held blocks of `piece` to its file (the whole piece goes to the PieceCache).
+  bool Flush(lt::piece_index_t piece, lt::storage_error& error, uint64_t now, int& open_count);
+  bool FlushAll(lt::storage_error& error, uint64_t now, int& open_count);
+  // Forgets a piece's held blocks and cached bytes (its hash check failed).
+  void ClearPiece(lt::piece_index_t piece);
 
   // Remembers the SHA-256 of a v2 block just written at (piece, offset).
   void RememberBlockHash(lt::piece_index_t piece, int offset, const char* buf, int len);
@@ -80,6 +106,16 @@ class Storage {
  private:
   int Open(lt::file_index_t i, bool write, lt::storage_error& error, uint64_t now,
            int& open_count);
+  // Where a v2 piece lies: its file's cache key and the piece's offset in that file. Empty key
+  // when the piece cannot be held (a v1 torrent, a pad file).
+  std::pair<const std::string*, uint64_t> PieceHome(lt::piece_index_t piece);
+  void DropPending();
+
+  struct Pending {
+    std::shared_ptr<PieceCache::Piece> bytes;
+    std::vector<bool> present;  // per block
+    int count = 0;              // blocks present
+  };
 
   const lt::file_storage& files_;
   std::unique_ptr<lt::file_storage> renamed_;
@@ -91,7 +127,120 @@ class Storage {
     std::vector<bool> have;
   };
   std::unordered_map<int, PieceHashes> hashes_;
+  PieceCache* cache_;
+  std::unordered_map<int, Pending> pending_;
+  size_t& pending_bytes_;  // over every storage of the disk back end
+  size_t pending_limit_;
+  std::vector<std::string> cache_keys_;  // per file, normalized path; filled on first use
 };
+
+std::pair<const std::string*, uint64_t> Storage::PieceHome(lt::piece_index_t piece) {
+  if (!cache_ || !files_.v2()) return {nullptr, 0};
+  const int size = files_.piece_size2(piece);
+  if (size <= 0) return {nullptr, 0};
+  const std::vector<lt::file_slice> slices = files_.map_block(piece, 0, size);
+  if (slices.size() != 1 || files_.pad_file_at(slices[0].file_index)) return {nullptr, 0};
+  const auto i = static_cast<size_t>(static_cast<int>(slices[0].file_index));
+  if (cache_keys_.size() <= i) cache_keys_.resize(static_cast<size_t>(files_.num_files()));
+  std::string& key = cache_keys_[i];
+  if (key.empty()) key = fs::path(PathOf(slices[0].file_index)).lexically_normal().string();
+  return {&key, static_cast<uint64_t>(slices[0].offset)};
+}
+
+bool Storage::Write(lt::piece_index_t piece, int offset, const char* buf, int len,
+                    lt::storage_error& error, uint64_t now, int& open_count) {
+  const int block = offset / kBlock;
+  auto it = pending_.find(static_cast<int>(piece));
+  if (it == pending_.end() && offset % kBlock == 0 && pending_bytes_ < pending_limit_ &&
+      PieceHome(piece).first) {
+    const int size = files_.piece_size2(piece);
+    Pending p;
+    p.bytes = std::make_shared<PieceCache::Piece>(static_cast<size_t>(size));
+    p.present.assign(static_cast<size_t>(files_.blocks_in_piece2(piece)), false);
+    pending_bytes_ += static_cast<size_t>(size);
+    it = pending_.emplace(static_cast<int>(piece), std::move(p)).first;
+  }
+  if (it != pending_.end() && offset % kBlock == 0 && offset + len <= static_cast<int>(it->second.bytes->size) &&
+      (len == kBlock || offset + len == static_cast<int>(it->second.bytes->size))) {
+    Pending& p = it->second;
+    std::memcpy(p.bytes->data.get() + offset, buf, static_cast<size_t>(len));
+    if (!p.present[static_cast<size_t>(block)]) ++p.count;
+    p.present[static_cast<size_t>(block)] = true;
+    return true;
+  }
+  // An odd-sized write: whatever the piece holds goes to the file first, then this block.
+  if (it != pending_.end() && !Flush(piece, error, now, open_count)) return false;
+  return Transfer(piece, offset, const_cast<char*>(buf), len, /*write=*/true, error, now,
+                  open_count);
+}
+
+bool Storage::Read(lt::piece_index_t piece, int offset, char* buf, int len,
+                   lt::storage_error& error, uint64_t now, int& open_count) {
+  if (auto it = pending_.find(static_cast<int>(piece)); it != pending_.end()) {
+    const Pending& p = it->second;
+    bool held = offset >= 0 && offset + len <= static_cast<int>(p.bytes->size);
+    for (int b = offset / kBlock; held && b * kBlock < offset + len; ++b)
+      held = p.present[static_cast<size_t>(b)];
+    if (held) {
+      std::memcpy(buf, p.bytes->data.get() + offset, static_cast<size_t>(len));
+      return true;
+    }
+    if (!Flush(piece, error, now, open_count)) return false;  // part is held, part on disk
+  }
+  if (auto [key, at] = PieceHome(piece);
+      key && cache_->Read(*key, at + static_cast<uint64_t>(offset), buf, static_cast<size_t>(len)))
+    return true;
+  return Transfer(piece, offset, buf, len, /*write=*/false, error, now, open_count);
+}
+
+bool Storage::Flush(lt::piece_index_t piece, lt::storage_error& error, uint64_t now,
+                    int& open_count) {
+  auto it = pending_.find(static_cast<int>(piece));
+  if (it == pending_.end()) return true;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  pending_bytes_ -= p.bytes->size;
+  const int blocks = static_cast<int>(p.present.size());
+  const int size = static_cast<int>(p.bytes->size);
+  for (int b = 0; b < blocks;) {  // one pwrite per run of held blocks: the whole piece, usually
+    if (!p.present[static_cast<size_t>(b)]) {
+      ++b;
+      continue;
+    }
+    int e = b;
+    while (e < blocks && p.present[static_cast<size_t>(e)]) ++e;
+    const int from = b * kBlock, to = std::min(size, e * kBlock);
+    if (!Transfer(piece, from, p.bytes->data.get() + from, to - from, /*write=*/true, error, now,
+                  open_count))
+      return false;
+    b = e;
+  }
+  if (p.count == blocks) {
+    auto [key, at] = PieceHome(piece);
+    if (key) cache_->Put(*key, at, std::move(p.bytes));
+  }
+  return true;
+}
+
+bool Storage::FlushAll(lt::storage_error& error, uint64_t now, int& open_count) {
+  while (!pending_.empty())
+    if (!Flush(lt::piece_index_t(pending_.begin()->first), error, now, open_count)) return false;
+  return true;
+}
+
+void Storage::ClearPiece(lt::piece_index_t piece) {
+  if (auto it = pending_.find(static_cast<int>(piece)); it != pending_.end()) {
+    pending_bytes_ -= it->second.bytes->size;
+    pending_.erase(it);
+  }
+  if (auto [key, at] = PieceHome(piece); key) cache_->Erase(*key, at);
+  ForgetPiece(piece);
+}
+
+void Storage::DropPending() {
+  for (auto& [piece, p] : pending_) pending_bytes_ -= p.bytes->size;
+  pending_.clear();
+}
 
 int Storage::Open(lt::file_index_t i, bool write, lt::storage_error& error, uint64_t now,
                   int& open_count) {
@@ -231,6 +380,11 @@ std::vector<lt::open_file_state> Storage::Status() const {
 lt::storage_error Storage::DeleteFiles() {
   CloseAll();
   hashes_.clear();
+  DropPending();
+  if (cache_)
+    for (lt::file_index_t i : files_.file_range())
+      cache_->ErasePath(fs::path(PathOf(i)).lexically_normal().string());
+  cache_keys_.clear();
   lt::storage_error error;
   for (lt::file_index_t i : files_.file_range()) {
     if (files_.pad_file_at(i)) continue;
@@ -247,6 +401,8 @@ lt::storage_error Storage::Rename(lt::file_index_t i, const std::string& name) {
     f = OpenFile{};
   }
   const std::string from = PathOf(i);
+  if (cache_) cache_->ErasePath(fs::path(from).lexically_normal().string());
+  cache_keys_.clear();
   const std::string to = fs::path(name).is_absolute() ? name : (fs::path(save_path_) / name).string();
   if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
     return ErrnoError(errno, i, lt::operation_t::file_rename);
@@ -262,7 +418,8 @@ bool ContainsResumeData(const lt::add_torrent_params& rd) {
 
 class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator_interface {
  public:
-  explicit ShoalDiskIo(lt::io_context& ioc) : ioc_(ioc) {}
+  ShoalDiskIo(lt::io_context& ioc, std::shared_ptr<PieceCache> cache)
+      : ioc_(ioc), cache_(std::move(cache)) {}
   ~ShoalDiskIo() override { abort(true); }
 
   lt::storage_holder new_torrent(const lt::storage_params& p,
@@ -275,13 +432,18 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
       idx = free_slots_.back();
       free_slots_.pop_back();
     }
-    storages_[static_cast<size_t>(idx)] = std::make_unique<Storage>(p, torrent);
+    storages_[static_cast<size_t>(idx)] =
+        std::make_unique<Storage>(p, torrent, cache_.get(), pending_bytes_, kPendingLimit);
     return lt::storage_holder(lt::storage_index_t(idx), *this);
   }
 
   void remove_torrent(lt::storage_index_t idx) override {
     auto& slot = storages_[Slot(idx)];
-    if (slot) open_count_ -= slot->CloseAll();
+    if (slot) {
+      lt::storage_error ignored;  // nothing is left to report to: the torrent is gone
+      slot->FlushAll(ignored, Tick(), open_count_);
+      open_count_ -= slot->CloseAll();
+    }
     slot.reset();
     free_slots_.push_back(static_cast<int>(idx));
   }
@@ -299,8 +461,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
       });
       return;
     }
-    Get(storage).Transfer(r.piece, r.start, buf, r.length, /*write=*/false, error, Tick(),
-                          open_count_);
+    Get(storage).Read(r.piece, r.start, buf, r.length, error, Tick(), open_count_);
     LimitOpenFiles();
     Post([h = std::move(handler), holder = lt::disk_buffer_holder(*this, buf, r.length),
           error]() mutable { h(std::move(holder), error); });
@@ -312,8 +473,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
                    lt::disk_job_flags_t) override {
     Storage& st = Get(storage);
     lt::storage_error error;
-    if (st.Transfer(r.piece, r.start, const_cast<char*>(buf), r.length, /*write=*/true, error,
-                    Tick(), open_count_)) {
+    if (st.Write(r.piece, r.start, buf, r.length, error, Tick(), open_count_)) {
       st.RememberBlockHash(r.piece, r.start, buf, r.length);
     }
     LimitOpenFiles();
@@ -345,12 +505,12 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
         continue;
       }
       const int len = std::max(len1, len2);
-      if (!st.Transfer(piece, offset, scratch_.data(), len, /*write=*/false, error, Tick(),
-                       open_count_))
-        break;
+      if (!st.Read(piece, offset, scratch_.data(), len, error, Tick(), open_count_)) break;
       if (v1) sha1.update(scratch_.data(), len1);
       if (i < blocks2) block_hashes[i] = lt::hasher256(scratch_.data(), len2).final();
     }
+    // The piece is complete: it goes to the file in one write (a failed check clears it later).
+    if (!error) st.Flush(piece, error, Tick(), open_count_);
     // Passed or failed, the piece's blocks are hashed afresh if they are ever written again.
     st.ForgetPiece(piece);
     LimitOpenFiles();
@@ -372,8 +532,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     } else {
       const int len = std::min(kBlock, st.files().piece_size2(piece) - offset);
       scratch_.resize(kBlock);
-      if (st.Transfer(piece, offset, scratch_.data(), len, /*write=*/false, error, Tick(),
-                      open_count_))
+      if (st.Read(piece, offset, scratch_.data(), len, error, Tick(), open_count_))
         hash = lt::hasher256(scratch_.data(), len).final();
       LimitOpenFiles();
     }
@@ -393,7 +552,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
   }
 
   void async_release_files(lt::storage_index_t storage, std::function<void()> handler) override {
-    open_count_ -= Get(storage).CloseAll();
+    FlushAndClose(Get(storage));
     if (handler) Post(std::move(handler));
   }
 
@@ -413,7 +572,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
   }
 
   void async_stop_torrent(lt::storage_index_t storage, std::function<void()> handler) override {
-    open_count_ -= Get(storage).CloseAll();
+    FlushAndClose(Get(storage));
     if (handler) Post(std::move(handler));
   }
 
@@ -422,8 +581,9 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
                                             const lt::storage_error&)>
                              handler) override {
     Storage& st = Get(storage);
+    lt::storage_error error;
+    if (st.FlushAll(error, Tick(), open_count_)) error = st.Rename(index, name);
     open_count_ -= st.CloseAll();
-    lt::storage_error error = st.Rename(index, name);
     Post([h = std::move(handler), name = std::move(name), index, error] {
       h(name, index, error);
     });
@@ -450,7 +610,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
 
   void async_clear_piece(lt::storage_index_t storage, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override {
-    Get(storage).ForgetPiece(index);
+    Get(storage).ClearPiece(index);
     Post([h = std::move(handler), index] { h(index); });
   }
 
@@ -463,7 +623,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
 
   void abort(bool) override {
     for (auto& slot : storages_)
-      if (slot) open_count_ -= slot->CloseAll();
+      if (slot) FlushAndClose(*slot);
   }
 
   void submit_jobs() override {}  // every job already ran when it was issued
@@ -475,6 +635,14 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
  private:
   static size_t Slot(lt::storage_index_t idx) { return static_cast<size_t>(static_cast<int>(idx)); }
   Storage& Get(lt::storage_index_t idx) { return *storages_[Slot(idx)]; }
+
+  // Held blocks reach the file before its descriptors close (release, stop, shutdown). A write
+  // that fails here has no job left to report it on; the piece is then fetched again.
+  void FlushAndClose(Storage& st) {
+    lt::storage_error ignored;
+    st.FlushAll(ignored, Tick(), open_count_);
+    open_count_ -= st.CloseAll();
+  }
   uint64_t Tick() { return ++clock_; }
 
   // Handlers never run inside the call that issued the job: libtorrent expects them later.
@@ -500,7 +668,14 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     }
   }
 
+  // Blocks held for pieces not yet complete, over every torrent: 32 MiB is a second or two of
+  // a 100 Mbit/s node's downloads in flight. Past it, blocks of further pieces go straight to
+  // their files.
+  static constexpr size_t kPendingLimit = 32 << 20;
+
   lt::io_context& ioc_;
+  std::shared_ptr<PieceCache> cache_;
+  size_t pending_bytes_ = 0;
   std::vector<std::unique_ptr<Storage>> storages_;
   std::vector<int> free_slots_;
   std::vector<char> scratch_;
@@ -509,10 +684,11 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
 };
 }  // namespace
 
-std::unique_ptr<lt::disk_interface> ShoalDiskIoConstructor(lt::io_context& ioc,
-                                                          const lt::settings_interface&,
-                                                          lt::counters&) {
-  return std::make_unique<ShoalDiskIo>(ioc);
+lt::disk_io_constructor_type ShoalDiskIoConstructor(std::shared_ptr<PieceCache> cache) {
+  return [cache = std::move(cache)](lt::io_context& ioc, const lt::settings_interface&,
+                                    lt::counters&) -> std::unique_ptr<lt::disk_interface> {
+    return std::make_unique<ShoalDiskIo>(ioc, cache);
+  };
 }
 
 }  // namespace shoal

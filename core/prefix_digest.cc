@@ -13,8 +13,12 @@ constexpr size_t kChunk = 1 << 20;
 std::string ErrnoText(int err) { return std::strerror(err); }
 }  // namespace
 
-PrefixDigest::PrefixDigest(std::filesystem::path file)
-    : path_(std::move(file)), sha256_(EVP_MD_CTX_new()), md5_(EVP_MD_CTX_new()) {
+PrefixDigest::PrefixDigest(std::filesystem::path file, std::shared_ptr<const PieceCache> cache)
+    : path_(std::move(file)),
+      cache_(std::move(cache)),
+      cache_key_(path_.lexically_normal().string()),
+      sha256_(EVP_MD_CTX_new()),
+      md5_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr);
   EVP_DigestInit_ex(md5_, EVP_md5(), nullptr);
 }
@@ -53,9 +57,17 @@ void PrefixDigest::WriteSink(Sink& sink, const char* data, size_t len, uint64_t 
 Status PrefixDigest::AdvanceTo(uint64_t end) {
   if (error_) return *error_;
   if (end <= digested_) return Status::Ok();
-  if (!OpenFile()) return *error_;
-  buf_.resize(kChunk);
   while (digested_ < end) {
+    if (cache_) {
+      if (auto found = cache_->Find(cache_key_, digested_)) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(found->size(), end - digested_));
+        Digest(found->data(), n);
+        from_memory_ += n;
+        continue;
+      }
+    }
+    if (!OpenFile()) return *error_;
+    buf_.resize(kChunk);
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, end - digested_));
     ssize_t n = ::pread(fd_, buf_.data(), want, static_cast<off_t>(digested_));
     if (n < 0 && errno == EINTR) continue;
@@ -65,12 +77,16 @@ Status PrefixDigest::AdvanceTo(uint64_t end) {
                                                      : ErrnoText(errno)));
       return *error_;
     }
-    EVP_DigestUpdate(sha256_, buf_.data(), static_cast<size_t>(n));
-    EVP_DigestUpdate(md5_, buf_.data(), static_cast<size_t>(n));
-    for (Sink& sink : sinks_) WriteSink(sink, buf_.data(), static_cast<size_t>(n), digested_);
-    digested_ += static_cast<uint64_t>(n);
+    Digest(buf_.data(), static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+void PrefixDigest::Digest(const char* data, size_t len) {
+  EVP_DigestUpdate(sha256_, data, len);
+  EVP_DigestUpdate(md5_, data, len);
+  for (Sink& sink : sinks_) WriteSink(sink, data, len, digested_);
+  digested_ += len;
 }
 
 void PrefixDigest::AddSink(StagedFile file) {

@@ -2,7 +2,8 @@
 // verified prefix as that grows (issue 12: a download's check runs while it downloads, so that
 // at its last piece only a short tail is left to hash). Every byte digested is also written to
 // each sink (a staged install, core/paths.h) from the same buffer, so installing the file
-// afterwards needs no second read of it.
+// afterwards needs no second read of it. Pieces still in the swarm's PieceCache (just written
+// by the download) are digested from memory; the rest is read from the file.
 //
 // Not thread-safe: one thread drives a PrefixDigest (the node's digest worker).
 #pragma once
@@ -13,22 +14,26 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/digest.h"
 #include "core/paths.h"
+#include "core/piece_cache.h"
 #include "core/result.h"
 
 namespace shoal {
 
 class PrefixDigest {
  public:
-  explicit PrefixDigest(std::filesystem::path file);
+  explicit PrefixDigest(std::filesystem::path file,
+                        std::shared_ptr<const PieceCache> cache = nullptr);
   ~PrefixDigest();
   PrefixDigest(const PrefixDigest&) = delete;
   PrefixDigest& operator=(const PrefixDigest&) = delete;
 
   uint64_t digested() const { return digested_; }
+  uint64_t digested_from_memory() const { return from_memory_; }
   // The first error (a read of the file failed): digesting stopped there.
   const std::optional<Error>& error() const { return error_; }
 
@@ -54,8 +59,12 @@ class PrefixDigest {
  private:
   bool OpenFile();
   void WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset);
+  void Digest(const char* data, size_t len);  // digests and writes to every sink
 
   std::filesystem::path path_;
+  std::shared_ptr<const PieceCache> cache_;
+  std::string cache_key_;
+  uint64_t from_memory_ = 0;
   int fd_ = -1;
   EVP_MD_CTX* sha256_ = nullptr;
   EVP_MD_CTX* md5_ = nullptr;

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "core/disk_io.h"
+#include "core/piece_cache.h"
 #include "core/log.h"
 #include "core/swarm_columns.h"
 #include "core/swarm_dispatch.h"
@@ -72,7 +73,11 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
   }
   lt::session_params params(std::move(*settings));
   if (options_.disk_io == "posix") params.disk_io_constructor = lt::posix_disk_io_constructor;
-  if (options_.disk_io == "shoal") params.disk_io_constructor = ShoalDiskIoConstructor;
+  if (options_.disk_io == "shoal") {
+    if (options_.piece_cache_bytes > 0)
+      piece_cache_ = std::make_shared<PieceCache>(static_cast<size_t>(options_.piece_cache_bytes));
+    params.disk_io_constructor = ShoalDiskIoConstructor(piece_cache_);
+  }
   session_ = std::make_unique<lt::session>(std::move(params));
   if (options_.upload_limit > 0 || options_.download_limit > 0) {
     // Peers on loopback and LANs sit in libtorrent's unthrottled local class; a rate limit that

@@ -49,6 +49,9 @@ struct SwarmOptions {
   // bench/netns, 128 MiB, 3 runs each: node CPU per delivered GiB 16-17 s (shoal) against
   // 18-19 (posix) and 18-26 (mmap); bench/results/tuning.md.
   std::string disk_io = "shoal";
+  // With the shoal back end: how many bytes of recently written pieces stay in memory for peers'
+  // requests and the digest pass (core/piece_cache.h); 0 for none.
+  int piece_cache_bytes = 64 << 20;
   // Piece picking of downloads (core/swarm_picking.h). `digest_window_bytes`: how far past the
   // verified contiguous prefix pieces are preferred (0: plain rarest first). `stripe_name`: the
   // host name the origin stripe's offset is derived from (empty: no stripe); `stripe_bytes`:
@@ -99,6 +102,8 @@ class SwarmEvents {
   virtual void OnPieceVerified(const ArtifactId&, int /*piece*/) {}
 };
 
+class PieceCache;
+
 class Swarm {
  public:
   // `events` must outlive the Swarm. The session starts listening at once; OnListening follows.
@@ -125,6 +130,8 @@ class Swarm {
   // Asks libtorrent for resume data of every downloading torrent (OnResumeData follows).
   void SaveResumeData();
   int listen_port() const { return listen_port_; }
+  // Recently written pieces of downloads (null unless the shoal disk back end keeps them).
+  const std::shared_ptr<PieceCache>& piece_cache() const { return piece_cache_; }
 
  private:
   void PumpAlerts();
@@ -166,6 +173,7 @@ class Swarm {
   boost::asio::io_context& io_;
   SwarmOptions options_;
   SwarmEvents& events_;
+  std::shared_ptr<PieceCache> piece_cache_;  // before session_: its disk back end holds it too
   std::unique_ptr<libtorrent::session> session_;
   std::map<ArtifactId, Torrent> torrents_;
   boost::asio::steady_timer resume_timer_;

@@ -14,6 +14,11 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
   app.add_option("--download-limit", options.download_limit, "bytes/s, 0 = unlimited");
   app.add_option("--disk-io", options.disk_io, "disk back end: shoal, posix or mmap (mmap crashes on a full disk)")
       ->capture_default_str();
+  app.add_option("--piece-cache", options.piece_cache_bytes,
+                 "bytes of just-written pieces kept in memory for peers' requests and the digest "
+                 "pass (disk-io shoal; 0: read them from the file)")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   app.add_option("--resume-interval", options.resume_interval_s,
                  "seconds between resume-data saves of downloads (>= 1)")
       ->check(CLI::PositiveNumber)

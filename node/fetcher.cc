@@ -10,6 +10,7 @@
 #include "core/file_check.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "core/piece_cache.h"
 #include "core/run_on_thread.h"
 
 namespace shoal::node {
@@ -138,7 +139,8 @@ void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
   auto [piece_length, pieces] = swarm_->PieceLayout(meta.id);
   if (pieces == 0) return;
   download.stream = std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id),
-                                                  meta.size, piece_length, pieces);
+                                                  meta.size, piece_length, pieces,
+                                                  swarm_->piece_cache());
   auto waiting = std::move(download.installs);
   download.installs.clear();
   for (auto& install : waiting) StreamInstall(download, install);
@@ -265,7 +267,13 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
       how << "while downloading (" << out.tail_bytes << " bytes left at the last piece, "
           << out.tail_seconds << " s to digest them"
           << (streamed.empty() ? "" : " and commit the installs") << "; "
-          << out.prefix_history << ")";
+          << out.digested_from_memory << " bytes digested from memory";
+      if (const auto& cache = swarm_->piece_cache()) {
+        const PieceCache::Counts reads = cache->reads();
+        how << "; peers' reads from memory so far: " << reads.hits << " of "
+            << reads.hits + reads.misses;
+      }
+      how << "; " << out.prefix_history << ")";
       Verified(id, std::move(*record), how.str());
       co_return;
     }

@@ -14,9 +14,9 @@ constexpr uint64_t kBatch = 1 << 20;
 }  // namespace
 
 StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
-                         int piece_length, int pieces)
+                         int piece_length, int pieces, std::shared_ptr<const PieceCache> cache)
     : worker_(worker),
-      state_(std::make_shared<State>(std::move(file))),
+      state_(std::make_shared<State>(std::move(file), std::move(cache))),
       size_(size),
       piece_length_(piece_length),
       pieces_(pieces),
@@ -72,6 +72,7 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
       if (ArtifactId{sha256} != meta.id || md5.hex() != meta.md5_hex || digest.digested() != size)
         out.error = Error::of(meta.id.str(), "streamed SHA-256/MD5 do not match the artifact's");
     }
+    out.digested_from_memory = digest.digested_from_memory();
     for (auto& sink : digest.sinks()) {
       if (out.error) break;
       out.installs.push_back(

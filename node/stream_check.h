@@ -34,8 +34,9 @@ namespace shoal::node {
 class StreamCheck {
  public:
   // Digest work runs on `worker` (one thread: jobs run in the order posted).
+  // `cache`: the swarm's recently written pieces (may be null), read instead of the file.
   StreamCheck(boost::asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
-              int piece_length, int pieces);
+              int piece_length, int pieces, std::shared_ptr<const PieceCache> cache = nullptr);
 
   // Called on the io thread. Piece `piece` passed its hash check (repeats are ignored).
   void PieceVerified(int piece);
@@ -50,6 +51,7 @@ class StreamCheck {
     std::vector<Status> installs;                   // per AddInstall, when the digests matched
     double tail_seconds = 0;  // digesting what was left at the last piece, and committing
     uint64_t tail_bytes = 0;
+    uint64_t digested_from_memory = 0;  // bytes the digests took from the PieceCache
     // How the verified prefix grew (tuning, issue 12): where it stood when 90% of the pieces
     // were in, and each piece that moved it by 5% or more with its arrival rank: the pieces
     // that held the digests back.
@@ -62,7 +64,8 @@ class StreamCheck {
  private:
   // The digest worker's side; touched only by jobs on the worker.
   struct State {
-    explicit State(std::filesystem::path file) : digest(std::move(file)) {}
+    State(std::filesystem::path file, std::shared_ptr<const PieceCache> cache)
+        : digest(std::move(file), std::move(cache)) {}
     PrefixDigest digest;
     std::atomic<uint64_t> digested{0};  // for the io thread: how far the worker has got
   };

@@ -43,6 +43,18 @@ std::pair<std::string, std::string> StreamedDigests(const std::string& log) {
   return {sha, md5};
 }
 
+// What a node's last download took from its PieceCache (core/piece_cache.h), from its log: the
+// bytes its digests read from memory, and the peers' reads served from memory so far.
+std::pair<uint64_t, uint64_t> FromMemory(const std::string& log) {
+  auto at = log.rfind(" bytes digested from memory");
+  if (at == std::string::npos) return {0, 0};
+  at = log.rfind("; ", at) + 2;
+  uint64_t digested = 0, served = 0;
+  std::sscanf(log.c_str() + at, "%lu bytes digested from memory; peers' reads from memory so far: %lu",
+              &digested, &served);
+  return {digested, served};
+}
+
 // Node `log` verified its download from the digests it streamed, and they are the file's own.
 void ExpectStreamedCheckOf(const std::string& log, const fs::path& file, const std::string& who) {
   auto [sha256, md5] = StreamedDigests(log);
@@ -81,6 +93,7 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
   std::vector<FetchReply> replies = FetchOnNodes(fleet, id, kNodes);
   const std::string md5 = Md5Hex(file);
   uint64_t uploaded_by_nodes = 0, from_origin = 0, taken_total = 0;
+  uint64_t digested_from_memory = 0, served_from_memory = 0;
   for (int i = 0; i < kNodes; ++i) {
     ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
     EXPECT_EQ(Md5Hex(replies[i].path), md5) << "node " << i;
@@ -91,7 +104,13 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
     EXPECT_LE(taken_from_origin, taken) << "node " << i;
     from_origin += taken_from_origin;
     taken_total += taken;
+    auto [digested, served] = FromMemory(fleet.node(i).Stderr());
+    digested_from_memory += digested;
+    served_from_memory += served;
   }
+  // Pieces just written were digested and served to peers from memory, not read back.
+  EXPECT_GT(digested_from_memory, uint64_t{kNodes} * (64 << 20) / 2);
+  EXPECT_GT(served_from_memory, 0u);
   // What the nodes did not take from the origin they took from each other.
   EXPECT_NEAR(static_cast<double>(taken_total - from_origin),
               static_cast<double>(uploaded_by_nodes), 0.05 * static_cast<double>(taken_total));
@@ -161,7 +180,8 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   Fleet fleet(dir.path());
   // The origin is slow (1 MB/s), so that node 1 takes most pieces from node 0.
   fleet.StartSeeder({"--upload-limit", "1000000"});
-  fleet.StartNode(0);
+  // Node 0 reads what it serves from its file, not from the pieces it keeps in memory.
+  fleet.StartNode(0, {"--piece-cache", "0"});
   fs::path file = dir / "artifact.bin";
   constexpr uint64_t kSize = 4 << 20;
   WriteRandomFile(file, kSize, 9);
@@ -200,7 +220,7 @@ TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
   TempDir dir;
   Fleet fleet(dir.path());
   fleet.StartSeeder({"--upload-limit", "2000000"});
-  fleet.StartNode(0);
+  fleet.StartNode(0, {"--piece-cache", "0"});  // serves from its file (see above)
   fs::path file = dir / "artifact.bin";
   constexpr uint64_t kSize = 6 << 20;
   WriteRandomFile(file, kSize, 21);

@@ -80,6 +80,62 @@ run_aria2c() {
   record aria2c "aria2c $(aria2c --version | awk 'NR == 1 { print $3 }'), v1 torrent 256 KiB pieces, $tracker_kind"
 }
 
+# ---- aria2c, then the checks and the install Shoal does ---------------------------------------
+# The same download, into $work/node-<i>/dl; its completion hook then does what a Shoal node does
+# before a file counts as delivered: the whole-file SHA-256 and MD5, compared with the origin's,
+# and the install (write to a temporary, fsync, rename) at $work/node-<i>/payload.bin, all from
+# one read of the downloaded file (python3's hashlib is OpenSSL's, SHA-NI included). The node is
+# done when the install is. The hook runs under aria2c, in the case's cgroup: its CPU counts.
+run_aria2c-checked() {
+  start_tracker
+  local torrent="$work/payload.torrent" info_hash i seeds=-1 sha256
+  info_hash=$(python3 "$here/make_torrent.py" "$work/origin/payload.bin" \
+    --announce "$(tracker_url)" -o "$torrent")
+  sha256=$(sha256sum <"$work/origin/payload.bin" | cut -d' ' -f1)
+  hx 0 aria2c "${aria2_common[@]}" --dir="$work/origin" --bt-seed-unverified=true "$torrent" \
+    >"$work/aria2-seed.log" 2>&1 &
+  wait_for "tcp_listening 0 6881" 15 "aria2c seed listening"
+  for _ in $(seq 1 100); do
+    seeds=$(nsx 0 python3 "$here/scrape.py" "$(tracker_url)" "$info_hash")
+    ((seeds >= 1)) && break
+    sleep 0.1
+  done
+  cat >"$work/aria2-check-hook" <<'HOOK'
+#!/bin/sh
+# aria2c --on-bt-download-complete hook ($3: the downloaded file): digests, install, done time.
+exec python3 -c '
+import hashlib, os, sys
+src, dest, want_sha256, want_md5, done = sys.argv[1:6]
+sha, md5 = hashlib.sha256(), hashlib.md5()
+tmp = dest + ".tmp"
+with open(src, "rb", buffering=0) as f, open(tmp, "wb", buffering=0) as out:
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    while n := f.readinto(buf):
+        sha.update(view[:n]); md5.update(view[:n]); out.write(view[:n])
+    os.fsync(out.fileno())
+if sha.hexdigest() != want_sha256 or md5.hexdigest() != want_md5:
+    os.unlink(tmp)
+    sys.exit("digests differ: " + src)
+os.rename(tmp, dest)
+import time
+open(done, "w").write("%.9f\n" % time.time())
+' "$3" "$SHOAL_DEST" "$SHOAL_SHA256" "$SHOAL_MD5" "$SHOAL_DONE"
+HOOK
+  chmod +x "$work/aria2-check-hook"
+  begin_timed
+  for ((i = 1; i <= n; i++)); do
+    mkdir -p "$work/node-$i/dl"
+    hx "$i" env SHOAL_DONE="$work/done/$i" SHOAL_DEST="$work/node-$i/payload.bin" \
+      SHOAL_SHA256="$sha256" SHOAL_MD5="$md5" aria2c "${aria2_common[@]}" --dir="$work/node-$i/dl" \
+      --on-bt-download-complete="$work/aria2-check-hook" "$torrent" >"$work/aria2-$i.log" 2>&1 &
+    client_pids[i]=$!
+  done
+  await_nodes "$n" "$timeout_s"
+  end_timed
+  record aria2c-checked "aria2c $(aria2c --version | awk 'NR == 1 { print $3 }') + SHA-256, MD5 and install in its completion hook (python3 hashlib), v1 torrent 256 KiB pieces, $tracker_kind"
+}
+
 # ---- Shoal ----------------------------------------------------------------------------------
 # SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags (e.g. "--disk-io posix" or
 # "--bt-setting suggest_mode=1") for tuning runs; they are recorded in the row's note.
@@ -162,6 +218,8 @@ run_shoal-ss() { SHOAL_SEEDER_ARGS="--super-seed ${SHOAL_SEEDER_ARGS:-}" run_sho
 # Shoal with one libtorrent disk back end forced on the nodes (tuning: compare them in one run).
 run_shoal-mmap() { SHOAL_NODE_ARGS="--disk-io mmap ${SHOAL_NODE_ARGS:-}" run_shoal shoal-mmap; }
 run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_shoal shoal-posix; }
+# Without the piece cache (core/piece_cache.h): every block written as it comes, every read a pread.
+run_shoal-nocache() { SHOAL_NODE_ARGS="--piece-cache 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nocache; }
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
 
 # ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------

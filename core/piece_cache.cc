@@ -1,0 +1,98 @@
+#include "core/piece_cache.h"
+
+#include <cstring>
+
+namespace shoal {
+
+void PieceCache::Put(const std::string& path, uint64_t offset, Bytes bytes) {
+  if (!bytes || bytes->size == 0 || bytes->size > capacity_) {
+    Erase(path, offset);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  Bytes& slot = files_[path][offset];
+  if (slot) bytes_ -= slot->size;
+  if (!slot) ++pieces_;
+  bytes_ += bytes->size;
+  slot = std::move(bytes);
+  order_.emplace_back(path, offset);
+  EvictLocked();
+}
+
+void PieceCache::EvictLocked() {
+  while (bytes_ > capacity_ && !order_.empty()) {
+    auto [path, offset] = std::move(order_.front());
+    order_.pop_front();
+    auto file = files_.find(path);
+    if (file == files_.end()) continue;
+    auto piece = file->second.find(offset);
+    if (piece == file->second.end()) continue;
+    bytes_ -= piece->second->size;
+    --pieces_;
+    file->second.erase(piece);
+    if (file->second.empty()) files_.erase(file);
+  }
+  // Erased or re-put pieces leave stale names in order_: drop them once they outnumber the live.
+  if (order_.size() > 2 * pieces_ + 64) {
+    std::deque<std::pair<std::string, uint64_t>> live;
+    for (auto& key : order_) {
+      auto file = files_.find(key.first);
+      if (file != files_.end() && file->second.count(key.second)) live.push_back(std::move(key));
+    }
+    order_ = std::move(live);
+  }
+}
+
+void PieceCache::Erase(const std::string& path, uint64_t offset) {
+  std::lock_guard lock(mu_);
+  auto file = files_.find(path);
+  if (file == files_.end()) return;
+  auto piece = file->second.find(offset);
+  if (piece == file->second.end()) return;
+  bytes_ -= piece->second->size;
+  --pieces_;
+  file->second.erase(piece);
+  if (file->second.empty()) files_.erase(file);
+}
+
+void PieceCache::ErasePath(const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto file = files_.find(path);
+  if (file == files_.end()) return;
+  for (auto& [offset, bytes] : file->second) bytes_ -= bytes->size;
+  pieces_ -= file->second.size();
+  files_.erase(file);
+}
+
+std::optional<PieceCache::Found> PieceCache::Find(const std::string& path,
+                                                  uint64_t offset) const {
+  std::lock_guard lock(mu_);
+  auto file = files_.find(path);
+  if (file == files_.end()) return std::nullopt;
+  auto after = file->second.upper_bound(offset);
+  if (after == file->second.begin()) return std::nullopt;
+  const auto& [start, bytes] = *std::prev(after);
+  if (offset - start >= bytes->size) return std::nullopt;
+  return Found{bytes, static_cast<size_t>(offset - start)};
+}
+
+bool PieceCache::Read(const std::string& path, uint64_t offset, char* out, size_t len) {
+  std::optional<Found> found = Find(path, offset);
+  const bool hit = found && found->size() >= len;
+  if (hit) std::memcpy(out, found->data(), len);
+  std::lock_guard lock(mu_);
+  ++(hit ? reads_.hits : reads_.misses);
+  return hit;
+}
+
+size_t PieceCache::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+PieceCache::Counts PieceCache::reads() const {
+  std::lock_guard lock(mu_);
+  return reads_;
+}
+
+}  // namespace shoal
