@@ -170,6 +170,8 @@ bool Storage::Write(lt::piece_index_t piece, int offset, const char* buf, int le
   }
   // An odd-sized write: whatever the piece holds goes to the file first, then this block.
   if (it != pending_.end() && !Flush(piece, error, now, open_count)) return false;
+  // A copy of the piece held from an earlier attempt is no longer what the file holds.
+  if (auto [key, at] = PieceHome(piece); key) cache_->Erase(*key, at);
   return Transfer(piece, offset, const_cast<char*>(buf), len, /*write=*/true, error, now,
                   open_count);
 }
@@ -215,9 +217,12 @@ bool Storage::Flush(lt::piece_index_t piece, lt::storage_error& error, uint64_t 
       return false;
     b = e;
   }
-  if (p.count == blocks) {
-    auto [key, at] = PieceHome(piece);
-    if (key) cache_->Put(*key, at, std::move(p.bytes));
+  // Only a whole piece is held; a partial one replaces nothing (an earlier copy goes).
+  if (auto [key, at] = PieceHome(piece); key) {
+    if (p.count == blocks)
+      cache_->Put(*key, at, std::move(p.bytes));
+    else
+      cache_->Erase(*key, at);
   }
   return true;
 }

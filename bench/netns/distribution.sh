@@ -244,6 +244,9 @@ reset_nodes() {
   for ((i = 0; i <= n; i++)); do nss+=("$(ns_name "$i")"); done
   kill_ns_procs "${nss[@]}"
   for ((i = 1; i <= n; i++)); do rm -rf "$work/node-$i"; mkdir -p "$work/node-$i"; done
+  # Shoal's caches and the planner's state too: the work file system is sized for one method's
+  # copies (aria2c-checked after shoal ran out of space while this stayed).
+  rm -rf "$work/state" "$work/planner-state"
   client_pids=()
 }
 
