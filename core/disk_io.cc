@@ -1,7 +1,5 @@
 #include "core/disk_io.h"
 
-#include "core/piece_cache.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +21,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "core/piece_cache.h"
 
 namespace shoal {
 namespace lt = libtorrent;
@@ -88,6 +88,8 @@ class Storage {
   bool FlushAll(lt::storage_error& error, uint64_t now, int& open_count);
   // Forgets a piece's held blocks and cached bytes (its hash check failed).
   void ClearPiece(lt::piece_index_t piece);
+  // Drops the torrent's pieces from the PieceCache (it leaves the session).
+  void ForgetCached();
 
   // Remembers the SHA-256 of a v2 block just written at (piece, offset).
   void RememberBlockHash(lt::piece_index_t piece, int offset, const char* buf, int len);
@@ -104,8 +106,7 @@ class Storage {
   lt::storage_error Rename(lt::file_index_t i, const std::string& name);
 
  private:
-  int Open(lt::file_index_t i, bool write, lt::storage_error& error, uint64_t now,
-           int& open_count);
+  int Open(lt::file_index_t i, bool write, lt::storage_error& error, uint64_t now, int& open_count);
   // Where a v2 piece lies: its file's cache key and the piece's offset in that file. Empty key
   // when the piece cannot be held (a v1 torrent, a pad file).
   std::pair<const std::string*, uint64_t> PieceHome(lt::piece_index_t piece);
@@ -155,12 +156,13 @@ bool Storage::Write(lt::piece_index_t piece, int offset, const char* buf, int le
       PieceHome(piece).first) {
     const int size = files_.piece_size2(piece);
     Pending p;
-    p.bytes = std::make_shared<PieceCache::Piece>(static_cast<size_t>(size));
+    p.bytes = cache_->NewPiece(static_cast<size_t>(size));
     p.present.assign(static_cast<size_t>(files_.blocks_in_piece2(piece)), false);
     pending_bytes_ += static_cast<size_t>(size);
     it = pending_.emplace(static_cast<int>(piece), std::move(p)).first;
   }
-  if (it != pending_.end() && offset % kBlock == 0 && offset + len <= static_cast<int>(it->second.bytes->size) &&
+  if (it != pending_.end() && offset % kBlock == 0 &&
+      offset + len <= static_cast<int>(it->second.bytes->size) &&
       (len == kBlock || offset + len == static_cast<int>(it->second.bytes->size))) {
     Pending& p = it->second;
     std::memcpy(p.bytes->data.get() + offset, buf, static_cast<size_t>(len));
@@ -240,6 +242,12 @@ void Storage::ClearPiece(lt::piece_index_t piece) {
   }
   if (auto [key, at] = PieceHome(piece); key) cache_->Erase(*key, at);
   ForgetPiece(piece);
+}
+
+void Storage::ForgetCached() {
+  if (!cache_) return;
+  for (lt::file_index_t i : files_.file_range())
+    if (!files_.pad_file_at(i)) cache_->ErasePath(fs::path(PathOf(i)).lexically_normal().string());
 }
 
 void Storage::DropPending() {
@@ -374,10 +382,10 @@ std::vector<lt::open_file_state> Storage::Status() const {
   std::vector<lt::open_file_state> out;
   for (size_t i = 0; i < open_.size(); ++i) {
     if (open_[i].fd < 0) continue;
-    out.push_back({lt::file_index_t(static_cast<int>(i)),
-                   open_[i].writable ? lt::file_open_mode::read_write
-                                     : lt::file_open_mode::read_only,
-                   lt::time_point{}});
+    out.push_back(
+        {lt::file_index_t(static_cast<int>(i)),
+         open_[i].writable ? lt::file_open_mode::read_write : lt::file_open_mode::read_only,
+         lt::time_point{}});
   }
   return out;
 }
@@ -386,9 +394,7 @@ lt::storage_error Storage::DeleteFiles() {
   CloseAll();
   hashes_.clear();
   DropPending();
-  if (cache_)
-    for (lt::file_index_t i : files_.file_range())
-      cache_->ErasePath(fs::path(PathOf(i)).lexically_normal().string());
+  ForgetCached();
   cache_keys_.clear();
   lt::storage_error error;
   for (lt::file_index_t i : files_.file_range()) {
@@ -408,7 +414,8 @@ lt::storage_error Storage::Rename(lt::file_index_t i, const std::string& name) {
   const std::string from = PathOf(i);
   if (cache_) cache_->ErasePath(fs::path(from).lexically_normal().string());
   cache_keys_.clear();
-  const std::string to = fs::path(name).is_absolute() ? name : (fs::path(save_path_) / name).string();
+  const std::string to =
+      fs::path(name).is_absolute() ? name : (fs::path(save_path_) / name).string();
   if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
     return ErrnoError(errno, i, lt::operation_t::file_rename);
   if (!renamed_) renamed_ = std::make_unique<lt::file_storage>(files_);
@@ -447,6 +454,7 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     if (slot) {
       lt::storage_error ignored;  // nothing is left to report to: the torrent is gone
       slot->FlushAll(ignored, Tick(), open_count_);
+      slot->ForgetCached();
       open_count_ -= slot->CloseAll();
     }
     slot.reset();
@@ -486,11 +494,11 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     return false;  // never a write queue to back off from
   }
 
-  void async_hash(lt::storage_index_t storage, lt::piece_index_t piece,
-                  lt::span<lt::sha256_hash> block_hashes, lt::disk_job_flags_t flags,
-                  std::function<void(lt::piece_index_t, const lt::sha1_hash&,
-                                     const lt::storage_error&)>
-                      handler) override {
+  void async_hash(
+      lt::storage_index_t storage, lt::piece_index_t piece, lt::span<lt::sha256_hash> block_hashes,
+      lt::disk_job_flags_t flags,
+      std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
+          handler) override {
     Storage& st = Get(storage);
     const lt::file_storage& files = st.files();
     const bool v1 = bool(flags & lt::disk_interface::v1_hash);
@@ -523,11 +531,10 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     Post([h = std::move(handler), piece, hash, error] { h(piece, hash, error); });
   }
 
-  void async_hash2(lt::storage_index_t storage, lt::piece_index_t piece, int offset,
-                   lt::disk_job_flags_t,
-                   std::function<void(lt::piece_index_t, const lt::sha256_hash&,
-                                      const lt::storage_error&)>
-                       handler) override {
+  void async_hash2(
+      lt::storage_index_t storage, lt::piece_index_t piece, int offset, lt::disk_job_flags_t,
+      std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
+          handler) override {
     Storage& st = Get(storage);
     lt::storage_error error;
     lt::sha256_hash hash;
@@ -544,10 +551,10 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     Post([h = std::move(handler), piece, hash, error] { h(piece, hash, error); });
   }
 
-  void async_move_storage(lt::storage_index_t, std::string path, lt::move_flags_t,
-                          std::function<void(lt::status_t, const std::string&,
-                                             const lt::storage_error&)>
-                              handler) override {
+  void async_move_storage(
+      lt::storage_index_t, std::string path, lt::move_flags_t,
+      std::function<void(lt::status_t, const std::string&, const lt::storage_error&)> handler)
+      override {
     // Shoal never moves a torrent's storage (objects live in one cache directory).
     lt::storage_error error(lt::error_code(ENOTSUP, lt::generic_category()),
                             lt::operation_t::file_rename);
@@ -561,10 +568,10 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     if (handler) Post(std::move(handler));
   }
 
-  void async_check_files(lt::storage_index_t storage, const lt::add_torrent_params* resume,
-                         lt::aux::vector<std::string, lt::file_index_t>,
-                         std::function<void(lt::status_t, const lt::storage_error&)> handler)
-      override {
+  void async_check_files(
+      lt::storage_index_t storage, const lt::add_torrent_params* resume,
+      lt::aux::vector<std::string, lt::file_index_t>,
+      std::function<void(lt::status_t, const lt::storage_error&)> handler) override {
     Storage& st = Get(storage);
     lt::status_t status = lt::status_t::no_error;
     if (!resume || !ContainsResumeData(*resume)) {
@@ -581,17 +588,15 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
     if (handler) Post(std::move(handler));
   }
 
-  void async_rename_file(lt::storage_index_t storage, lt::file_index_t index, std::string name,
-                         std::function<void(const std::string&, lt::file_index_t,
-                                            const lt::storage_error&)>
-                             handler) override {
+  void async_rename_file(
+      lt::storage_index_t storage, lt::file_index_t index, std::string name,
+      std::function<void(const std::string&, lt::file_index_t, const lt::storage_error&)> handler)
+      override {
     Storage& st = Get(storage);
     lt::storage_error error;
     if (st.FlushAll(error, Tick(), open_count_)) error = st.Rename(index, name);
     open_count_ -= st.CloseAll();
-    Post([h = std::move(handler), name = std::move(name), index, error] {
-      h(name, index, error);
-    });
+    Post([h = std::move(handler), name = std::move(name), index, error] { h(name, index, error); });
   }
 
   void async_delete_files(lt::storage_index_t storage, lt::remove_flags_t,

@@ -3,8 +3,9 @@
 // file descriptors kept open for the torrent's life, with pread/pwrite. A v2 block's SHA-256 is
 // taken as the block is written, so a piece's hash check needs no read-back of what was just
 // written. A download's blocks are held in memory until their piece is complete, which then
-// takes one pwrite, not one per 16 KiB block. Errors (ENOSPC, EIO, ...) come back to libtorrent as storage errors on the job, which
-// fails that torrent only; nothing is memory-mapped, so a full disk cannot raise SIGBUS.
+// takes one pwrite, not one per 16 KiB block. Errors (ENOSPC, EIO, ...) come back to libtorrent as
+// storage errors on the job, which fails that torrent only; nothing is memory-mapped, so a full
+// disk cannot raise SIGBUS.
 //
 // Why inline is enough: a node writes at most a link's rate (~12 MB/s at 100 Mbit/s); a 16 KiB
 // pwrite into the page cache and its SHA-256 (SHA-NI) take microseconds, far less than the

@@ -4,6 +4,33 @@
 
 namespace shoal {
 
+std::unique_ptr<char[]> PiecePool::Take(size_t n) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = free_.find(n);
+    if (it != free_.end() && !it->second.empty()) {
+      std::unique_ptr<char[]> buffer = std::move(it->second.back());
+      it->second.pop_back();
+      kept_ -= n;
+      return buffer;
+    }
+  }
+  return std::unique_ptr<char[]>(new char[n]);
+}
+
+void PiecePool::Give(std::unique_ptr<char[]> buffer, size_t n) {
+  if (!buffer) return;
+  std::lock_guard lock(mu_);
+  if (kept_ + n > keep_bytes_) return;  // freed here, outside the pool's bound
+  kept_ += n;
+  free_[n].push_back(std::move(buffer));
+}
+
+size_t PiecePool::kept_bytes() const {
+  std::lock_guard lock(mu_);
+  return kept_;
+}
+
 void PieceCache::Put(const std::string& path, uint64_t offset, Bytes bytes) {
   if (!bytes || bytes->size == 0 || bytes->size > capacity_) {
     Erase(path, offset);
@@ -64,8 +91,7 @@ void PieceCache::ErasePath(const std::string& path) {
   files_.erase(file);
 }
 
-std::optional<PieceCache::Found> PieceCache::Find(const std::string& path,
-                                                  uint64_t offset) const {
+std::optional<PieceCache::Found> PieceCache::Find(const std::string& path, uint64_t offset) const {
   std::lock_guard lock(mu_);
   auto file = files_.find(path);
   if (file == files_.end()) return std::nullopt;

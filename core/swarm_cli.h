@@ -12,7 +12,8 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
   app.add_option("--rack", options.rack, "rack");
   app.add_option("--upload-limit", options.upload_limit, "bytes/s, 0 = unlimited");
   app.add_option("--download-limit", options.download_limit, "bytes/s, 0 = unlimited");
-  app.add_option("--disk-io", options.disk_io, "disk back end: shoal, posix or mmap (mmap crashes on a full disk)")
+  app.add_option("--disk-io", options.disk_io,
+                 "disk back end: shoal, posix or mmap (mmap crashes on a full disk)")
       ->capture_default_str();
   app.add_option("--piece-cache", options.piece_cache_bytes,
                  "bytes of just-written pieces kept in memory for peers' requests and the digest "

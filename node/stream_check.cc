@@ -56,8 +56,8 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
   const auto started = std::chrono::steady_clock::now();
   const uint64_t tail = size_ - state_->digested.load(std::memory_order_relaxed);
   std::string history = "prefix at 90% of pieces in: " + std::to_string(prefix_at_90_) + " of " +
-                        std::to_string(pieces_) + "; pieces that moved it 5%+ (arrival rank):" +
-                        blockers_;
+                        std::to_string(pieces_) +
+                        "; pieces that moved it 5%+ (arrival rank):" + blockers_;
   auto job = [state = state_, size = size_, meta, tail, started,
               history = std::move(history)]() mutable -> Outcome {
     Outcome out;

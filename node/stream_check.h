@@ -13,10 +13,10 @@
 // full read of the file (core/file_check.h) as the authority.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -77,8 +77,8 @@ class StreamCheck {
   uint64_t size_;
   int piece_length_, pieces_;
   std::vector<bool> verified_;
-  int frontier_ = 0;     // pieces [0, frontier_) verified
-  int arrived_ = 0;      // pieces verified so far
+  int frontier_ = 0;  // pieces [0, frontier_) verified
+  int arrived_ = 0;   // pieces verified so far
   int prefix_at_90_ = -1;
   std::string blockers_;
   uint64_t posted_ = 0;  // bytes handed to the worker so far

@@ -49,7 +49,7 @@ TEST(PieceCacheTest, EvictsTheOldestPiecesPastItsCapacity) {
   PieceCache cache(25);
   cache.Put("f", 0, PieceOf("aaaaaaaaaa"));
   cache.Put("f", 10, PieceOf("bbbbbbbbbb"));
-  auto held = cache.Find("f", 0);  // a reader of the first piece
+  auto held = cache.Find("f", 0);            // a reader of the first piece
   cache.Put("g", 0, PieceOf("cccccccccc"));  // 30 bytes: the oldest goes
   EXPECT_FALSE(cache.Find("f", 0));
   EXPECT_TRUE(cache.Find("f", 10));
@@ -87,6 +87,30 @@ TEST(PieceCacheTest, ErasesOnePieceOrAWholeFile) {
   EXPECT_EQ(std::string(cache.Find("g", 0)->data(), 4), "cccc");
 }
 
+// Buffers of evicted pieces go back to the pool and make the next pieces, up to its bound; a
+// buffer still read somewhere goes back only when its reader lets go.
+TEST(PieceCacheTest, EvictedBuffersAreReusedForNewPieces) {
+  PieceCache cache(40);  // two 16-byte pieces; the pool keeps at most 40 bytes
+  auto first = cache.NewPiece(16);
+  const char* first_buffer = first->data.get();
+  cache.Put("f", 0, std::move(first));
+  cache.Put("f", 16, cache.NewPiece(16));
+  auto reader = cache.Find("f", 0);
+  cache.Put("f", 32, cache.NewPiece(16));  // evicts piece 0, still held by the reader
+  EXPECT_EQ(cache.pool().kept_bytes(), 0u);
+  reader.reset();
+  EXPECT_EQ(cache.pool().kept_bytes(), 16u);
+  auto next = cache.NewPiece(16);
+  EXPECT_EQ(next->data.get(), first_buffer) << "a new buffer instead of the returned one";
+  EXPECT_EQ(cache.pool().kept_bytes(), 0u);
+  EXPECT_NE(cache.NewPiece(8)->data.get(), nullptr);  // another size: a new buffer
+
+  PiecePool pool(20);
+  pool.Give(std::unique_ptr<char[]>(new char[16]), 16);
+  pool.Give(std::unique_ptr<char[]>(new char[16]), 16);  // past the bound: freed
+  EXPECT_EQ(pool.kept_bytes(), 16u);
+}
+
 // The digest pass takes held pieces from memory and the rest from the file. The file is changed
 // behind the cache's back so that the digests show which source each byte came from.
 TEST(PieceCacheTest, PrefixDigestReadsHeldPiecesFromMemory) {
@@ -101,8 +125,7 @@ TEST(PieceCacheTest, PrefixDigestReadsHeldPiecesFromMemory) {
   auto cache = std::make_shared<PieceCache>(64 << 20);
   // The digest names the file by another spelling of the same path.
   const std::string key = file.lexically_normal().string();
-  for (size_t at : {kPiece, 2 * kPiece})
-    cache->Put(key, at, PieceOf(original.substr(at, kPiece)));
+  for (size_t at : {kPiece, 2 * kPiece}) cache->Put(key, at, PieceOf(original.substr(at, kPiece)));
   {
     std::ofstream out(file, std::ios::binary | std::ios::in | std::ios::out);
     out.seekp(static_cast<std::streamoff>(kPiece));
