@@ -155,11 +155,14 @@ bool Storage::Write(lt::piece_index_t piece, int offset, const char* buf, int le
   if (it == pending_.end() && offset % kBlock == 0 && pending_bytes_ < pending_limit_ &&
       PieceHome(piece).first) {
     const int size = files_.piece_size2(piece);
-    Pending p;
-    p.bytes = cache_->NewPiece(static_cast<size_t>(size));
-    p.present.assign(static_cast<size_t>(files_.blocks_in_piece2(piece)), false);
-    pending_bytes_ += static_cast<size_t>(size);
-    it = pending_.emplace(static_cast<int>(piece), std::move(p)).first;
+    // Without memory for it the piece goes straight to the file, below.
+    if (auto bytes = cache_->NewPiece(static_cast<size_t>(size))) {
+      Pending p;
+      p.bytes = std::move(bytes);
+      p.present.assign(static_cast<size_t>(files_.blocks_in_piece2(piece)), false);
+      pending_bytes_ += static_cast<size_t>(size);
+      it = pending_.emplace(static_cast<int>(piece), std::move(p)).first;
+    }
   }
   if (it != pending_.end() && offset % kBlock == 0 &&
       offset + len <= static_cast<int>(it->second.bytes->size) &&
@@ -170,7 +173,7 @@ bool Storage::Write(lt::piece_index_t piece, int offset, const char* buf, int le
     p.present[static_cast<size_t>(block)] = true;
     return true;
   }
-  // An odd-sized write: whatever the piece holds goes to the file first, then this block.
+  // An odd-sized write, or no buffer: what the piece holds goes to the file first, then this.
   if (it != pending_.end() && !Flush(piece, error, now, open_count)) return false;
   // A copy of the piece held from an earlier attempt is no longer what the file holds.
   if (auto [key, at] = PieceHome(piece); key) cache_->Erase(*key, at);

@@ -1,24 +1,53 @@
 #include "core/piece_cache.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 
 namespace shoal {
 
-std::unique_ptr<char[]> PiecePool::Take(size_t n) {
+PageBuffer::PageBuffer(size_t n) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t length = (std::max<size_t>(n, 1) + page - 1) / page * page;
+  void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) return;
+  data_ = static_cast<char*>(p);
+  mapped_ = length;
+}
+
+PageBuffer::~PageBuffer() {
+  if (data_) ::munmap(data_, mapped_);
+}
+
+PageBuffer::PageBuffer(PageBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), mapped_(std::exchange(other.mapped_, 0)) {}
+
+PageBuffer& PageBuffer::operator=(PageBuffer&& other) noexcept {
+  if (this != &other) {
+    if (data_) ::munmap(data_, mapped_);
+    data_ = std::exchange(other.data_, nullptr);
+    mapped_ = std::exchange(other.mapped_, 0);
+  }
+  return *this;
+}
+
+PageBuffer PiecePool::Take(size_t n) {
   {
     std::lock_guard lock(mu_);
     auto it = free_.find(n);
     if (it != free_.end() && !it->second.empty()) {
-      std::unique_ptr<char[]> buffer = std::move(it->second.back());
+      PageBuffer buffer = std::move(it->second.back());
       it->second.pop_back();
       kept_ -= n;
       return buffer;
     }
   }
-  return std::unique_ptr<char[]>(new char[n]);
+  return PageBuffer(n);
 }
 
-void PiecePool::Give(std::unique_ptr<char[]> buffer, size_t n) {
+void PiecePool::Give(PageBuffer buffer, size_t n) {
   if (!buffer) return;
   std::lock_guard lock(mu_);
   if (kept_ + n > keep_bytes_) return;  // freed here, outside the pool's bound

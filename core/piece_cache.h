@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,21 +24,37 @@
 
 namespace shoal {
 
-// Buffers of pieces, recycled: a fresh buffer of a piece's size is a new mapping whose every
-// page faults on first touch (bench/netns N=8: a node with the cache and no pool took 8x the page
-// faults of one without the cache, which cost what the cache saved). Keeps up to `keep_bytes` of
-// returned buffers for the next pieces of the same size. Thread-safe.
+// Whole pages mapped and populated in one system call. A piece-sized buffer from malloc is a
+// fresh mapping too, but faults its pages in one trap per 4 KiB on first touch (bench/netns N=8:
+// a node with the cache took 8x the page faults of one without, which cost what it saved).
+class PageBuffer {
+ public:
+  PageBuffer() = default;
+  explicit PageBuffer(size_t n);  // empty if the memory cannot be had
+  ~PageBuffer();
+  PageBuffer(PageBuffer&& other) noexcept;
+  PageBuffer& operator=(PageBuffer&& other) noexcept;
+  char* get() const { return data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  char* data_ = nullptr;
+  size_t mapped_ = 0;
+};
+
+// Buffers of pieces, recycled: keeps up to `keep_bytes` of returned buffers for the next pieces
+// of the same size. Thread-safe.
 class PiecePool {
  public:
   explicit PiecePool(size_t keep_bytes) : keep_bytes_(keep_bytes) {}
-  std::unique_ptr<char[]> Take(size_t n);  // a kept buffer of n bytes, else a new one
-  void Give(std::unique_ptr<char[]> buffer, size_t n);
+  PageBuffer Take(size_t n);  // a kept buffer of n bytes, else a new one (empty on failure)
+  void Give(PageBuffer buffer, size_t n);
   size_t kept_bytes() const;
 
  private:
   const size_t keep_bytes_;
   mutable std::mutex mu_;
-  std::map<size_t, std::vector<std::unique_ptr<char[]>>> free_;
+  std::map<size_t, std::vector<PageBuffer>> free_;
   size_t kept_ = 0;
 };
 
@@ -46,16 +63,17 @@ class PieceCache {
   // A piece's bytes (not zero-filled on allocation, unlike a std::vector); with a pool, taken
   // from it and given back to it when the last holder lets go.
   struct Piece {
-    explicit Piece(size_t n, std::shared_ptr<PiecePool> from = nullptr)
-        : data(from ? from->Take(n) : std::unique_ptr<char[]>(new char[n])),
-          size(n),
-          pool(std::move(from)) {}
+    explicit Piece(size_t n) : data(n), size(n) {
+      if (!data) throw std::bad_alloc();
+    }
+    Piece(PageBuffer buffer, size_t n, std::shared_ptr<PiecePool> from)
+        : data(std::move(buffer)), size(n), pool(std::move(from)) {}
     ~Piece() {
       if (pool) pool->Give(std::move(data), size);
     }
     Piece(const Piece&) = delete;
     Piece& operator=(const Piece&) = delete;
-    std::unique_ptr<char[]> data;
+    PageBuffer data;
     size_t size;
     std::shared_ptr<PiecePool> pool;
   };
@@ -65,8 +83,13 @@ class PieceCache {
       : capacity_(capacity_bytes),
         pool_(std::make_shared<PiecePool>(std::min<size_t>(capacity_bytes, kPoolBytes))) {}
 
-  // A buffer for a piece of n bytes, recycled from pieces this cache no longer holds.
-  std::shared_ptr<Piece> NewPiece(size_t n) { return std::make_shared<Piece>(n, pool_); }
+  // A buffer for a piece of n bytes, recycled from pieces this cache no longer holds; null if
+  // no memory could be had.
+  std::shared_ptr<Piece> NewPiece(size_t n) {
+    PageBuffer buffer = pool_->Take(n);
+    if (!buffer) return nullptr;
+    return std::make_shared<Piece>(std::move(buffer), n, pool_);
+  }
   const PiecePool& pool() const { return *pool_; }
 
   // Holds `bytes` as the contents of `path` from `offset` on (replacing what was there), and

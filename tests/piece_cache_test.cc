@@ -106,8 +106,8 @@ TEST(PieceCacheTest, EvictedBuffersAreReusedForNewPieces) {
   EXPECT_NE(cache.NewPiece(8)->data.get(), nullptr);  // another size: a new buffer
 
   PiecePool pool(20);
-  pool.Give(std::unique_ptr<char[]>(new char[16]), 16);
-  pool.Give(std::unique_ptr<char[]>(new char[16]), 16);  // past the bound: freed
+  pool.Give(PageBuffer(16), 16);
+  pool.Give(PageBuffer(16), 16);  // past the bound: freed
   EXPECT_EQ(pool.kept_bytes(), 16u);
 }
 
