@@ -60,8 +60,8 @@ class PiecePool {
 
 class PieceCache {
  public:
-  // A piece's bytes (not zero-filled on allocation, unlike a std::vector); with a pool, taken
-  // from it and given back to it when the last holder lets go.
+  // A piece's bytes; with a pool, taken from it and given back to it when the last holder lets
+  // go. (The one-argument constructor, which throws when no memory can be had, is for tests.)
   struct Piece {
     explicit Piece(size_t n) : data(n), size(n) {
       if (!data) throw std::bad_alloc();

@@ -16,8 +16,8 @@
 #include <set>
 
 #include "core/disk_io.h"
-#include "core/piece_cache.h"
 #include "core/log.h"
+#include "core/piece_cache.h"
 #include "core/swarm_columns.h"
 #include "core/swarm_dispatch.h"
 #include "core/swarm_origin_bytes.h"
