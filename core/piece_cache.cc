@@ -79,14 +79,7 @@ void PieceCache::EvictLocked() {
   while (bytes_ > capacity_ && !order_.empty()) {
     auto [path, offset] = std::move(order_.front());
     order_.pop_front();
-    auto file = files_.find(path);
-    if (file == files_.end()) continue;
-    auto piece = file->second.find(offset);
-    if (piece == file->second.end()) continue;
-    bytes_ -= piece->second->size;
-    --pieces_;
-    file->second.erase(piece);
-    if (file->second.empty()) files_.erase(file);
+    EraseLocked(path, offset);
   }
   // Erased or re-put pieces leave stale names in order_: drop them once they outnumber the live.
   if (order_.size() > 2 * pieces_ + 64) {
@@ -101,6 +94,10 @@ void PieceCache::EvictLocked() {
 
 void PieceCache::Erase(const std::string& path, uint64_t offset) {
   std::lock_guard lock(mu_);
+  EraseLocked(path, offset);
+}
+
+void PieceCache::EraseLocked(const std::string& path, uint64_t offset) {
   auto file = files_.find(path);
   if (file == files_.end()) return;
   auto piece = file->second.find(offset);

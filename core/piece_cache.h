@@ -119,6 +119,7 @@ class PieceCache {
 
  private:
   void EvictLocked();
+  void EraseLocked(const std::string& path, uint64_t offset);  // a no-op if it is not held
 
   // Returned buffers kept for new pieces: a second or two of a node's downloads in flight.
   static constexpr size_t kPoolBytes = 32 << 20;

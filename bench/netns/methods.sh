@@ -51,21 +51,28 @@ aria2_common=(
   --console-log-level=warn --quiet=true
 )
 
-run_aria2c() {
+# start_aria2c_seed: the tracker, the v1 torrent ($torrent) and aria2c seeding it on the origin;
+# returns once the tracker lists the seed (a few hundred ms), so downloaders find it at once.
+start_aria2c_seed() {
   start_tracker
-  local torrent="$work/payload.torrent" info_hash i seeds=-1
+  torrent="$work/payload.torrent"
+  local info_hash seeds=-1
   info_hash=$(python3 "$here/make_torrent.py" "$work/origin/payload.bin" \
     --announce "$(tracker_url)" -o "$torrent")
   hx 0 aria2c "${aria2_common[@]}" --dir="$work/origin" --bt-seed-unverified=true "$torrent" \
     >"$work/aria2-seed.log" 2>&1 &
   wait_for "tcp_listening 0 6881" 15 "aria2c seed listening"
-  # Start the downloaders only once the tracker lists the seed (a few hundred ms).
   for _ in $(seq 1 100); do
     seeds=$(nsx 0 python3 "$here/scrape.py" "$(tracker_url)" "$info_hash")
     ((seeds >= 1)) && break
     sleep 0.1
   done
   ((seeds >= 1)) || echo "  warning: tracker scrape never showed the seed; starting anyway" >&2
+}
+
+run_aria2c() {
+  local torrent i
+  start_aria2c_seed
   printf '#!/bin/sh\n# aria2c --on-bt-download-complete hook: all pieces verified, seeding starts\ndate +%%s.%%N >"$SHOAL_DONE"\n' \
     >"$work/aria2-done-hook"
   chmod +x "$work/aria2-done-hook"
@@ -87,22 +94,12 @@ run_aria2c() {
 # one read of the downloaded file (python3's hashlib is OpenSSL's, SHA-NI included). The node is
 # done when the install is. The hook runs under aria2c, in the case's cgroup: its CPU counts.
 run_aria2c-checked() {
-  start_tracker
-  local torrent="$work/payload.torrent" info_hash i seeds=-1 sha256
-  info_hash=$(python3 "$here/make_torrent.py" "$work/origin/payload.bin" \
-    --announce "$(tracker_url)" -o "$torrent")
+  local torrent i sha256
+  start_aria2c_seed
   sha256=$(sha256sum <"$work/origin/payload.bin" | cut -d' ' -f1)
   # The system's interpreter, not a version manager's shim (pyenv's costs ~0.1 s of CPU a start).
   local python=/usr/bin/python3
   [[ -x $python ]] || python=$(command -v python3)
-  hx 0 aria2c "${aria2_common[@]}" --dir="$work/origin" --bt-seed-unverified=true "$torrent" \
-    >"$work/aria2-seed.log" 2>&1 &
-  wait_for "tcp_listening 0 6881" 15 "aria2c seed listening"
-  for _ in $(seq 1 100); do
-    seeds=$(nsx 0 python3 "$here/scrape.py" "$(tracker_url)" "$info_hash")
-    ((seeds >= 1)) && break
-    sleep 0.1
-  done
   cat >"$work/aria2-check-hook" <<'HOOK'
 #!/bin/sh
 # aria2c --on-bt-download-complete hook ($3: the downloaded file): digests, install, done time.
