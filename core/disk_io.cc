@@ -70,6 +70,10 @@ class Storage {
   const lt::file_storage& files() const { return files_; }  // piece layout (original names)
   const lt::file_storage& named() const { return renamed_ ? *renamed_ : files_; }  // on-disk names
   std::string PathOf(lt::file_index_t i) const { return named().file_path(i, save_path_); }
+  // A file's name in the PieceCache: its path, normalized as the digest pass normalizes it.
+  std::string CacheKey(lt::file_index_t i) const {
+    return fs::path(PathOf(i)).lexically_normal().string();
+  }
 
   // Reads or writes `len` bytes at (piece, offset) across the torrent's files. Pad files read as
   // zeros and swallow writes. A read past the end of a file fails with eof. Returns false and
@@ -144,7 +148,7 @@ std::pair<const std::string*, uint64_t> Storage::PieceHome(lt::piece_index_t pie
   const auto i = static_cast<size_t>(static_cast<int>(slices[0].file_index));
   if (cache_keys_.size() <= i) cache_keys_.resize(static_cast<size_t>(files_.num_files()));
   std::string& key = cache_keys_[i];
-  if (key.empty()) key = fs::path(PathOf(slices[0].file_index)).lexically_normal().string();
+  if (key.empty()) key = CacheKey(slices[0].file_index);
   return {&key, static_cast<uint64_t>(slices[0].offset)};
 }
 
@@ -250,7 +254,7 @@ void Storage::ClearPiece(lt::piece_index_t piece) {
 void Storage::ForgetCached() {
   if (!cache_) return;
   for (lt::file_index_t i : files_.file_range())
-    if (!files_.pad_file_at(i)) cache_->ErasePath(fs::path(PathOf(i)).lexically_normal().string());
+    if (!files_.pad_file_at(i)) cache_->ErasePath(CacheKey(i));
 }
 
 void Storage::DropPending() {
@@ -415,7 +419,7 @@ lt::storage_error Storage::Rename(lt::file_index_t i, const std::string& name) {
     f = OpenFile{};
   }
   const std::string from = PathOf(i);
-  if (cache_) cache_->ErasePath(fs::path(from).lexically_normal().string());
+  if (cache_) cache_->ErasePath(CacheKey(i));
   cache_keys_.clear();
   const std::string to =
       fs::path(name).is_absolute() ? name : (fs::path(save_path_) / name).string();
@@ -455,10 +459,8 @@ class ShoalDiskIo final : public lt::disk_interface, public lt::buffer_allocator
   void remove_torrent(lt::storage_index_t idx) override {
     auto& slot = storages_[Slot(idx)];
     if (slot) {
-      lt::storage_error ignored;  // nothing is left to report to: the torrent is gone
-      slot->FlushAll(ignored, Tick(), open_count_);
+      FlushAndClose(*slot);
       slot->ForgetCached();
-      open_count_ -= slot->CloseAll();
     }
     slot.reset();
     free_slots_.push_back(static_cast<int>(idx));
