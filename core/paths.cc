@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/file_copy.h"
+
 namespace shoal {
 namespace fs = std::filesystem;
 namespace {
@@ -112,38 +114,7 @@ Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsig
     return Errno(source, "stat");
   }
   Status s = WriteThenRename(dest, mode, [&](int out) -> Status {
-    // copy_file_range lets the kernel copy (or reflink) without bouncing through user space.
-    // It refuses some cross-filesystem copies (EXDEV: a cache on tmpfs, installs on ext4);
-    // those go through a buffer.
-    off_t remaining = st.st_size;
-    bool kernel_copy = true;
-    std::vector<char> buf;
-    while (remaining > 0) {
-      ssize_t n;
-      if (kernel_copy) {
-        n = ::copy_file_range(in, nullptr, out, nullptr, static_cast<size_t>(remaining), 0);
-        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) &&
-            remaining == st.st_size) {
-          kernel_copy = false;
-          buf.resize(1 << 20);
-          continue;
-        }
-      } else {
-        n = ::read(in, buf.data(), std::min(buf.size(), static_cast<size_t>(remaining)));
-        for (ssize_t w = 0; n > 0 && w < n;) {
-          ssize_t m = ::write(out, buf.data() + w, static_cast<size_t>(n - w));
-          if (m < 0 && errno == EINTR) continue;
-          if (m < 0) return Errno(dest, "write");
-          w += m;
-        }
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0)
-        return n == 0 ? Error::of(source.string(), "shrank while copying")
-                      : Errno(dest, kernel_copy ? "copy_file_range" : "read");
-      remaining -= n;
-    }
-    return Status::Ok();
+    return CopyFileContents(in, out, static_cast<uint64_t>(st.st_size), source, dest);
   });
   ::close(in);
   return s;

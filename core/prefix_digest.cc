@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/file_copy.h"
+
 namespace shoal {
 namespace {
 constexpr size_t kChunk = 1 << 20;
@@ -85,13 +87,15 @@ Status PrefixDigest::AdvanceTo(uint64_t end) {
 void PrefixDigest::Digest(const char* data, size_t len) {
   EVP_DigestUpdate(sha256_, data, len);
   EVP_DigestUpdate(md5_, data, len);
-  for (Sink& sink : sinks_) WriteSink(sink, data, len, digested_);
+  for (Sink& sink : sinks_)
+    if (!sink.shares_blocks) WriteSink(sink, data, len, digested_);
   digested_ += len;
 }
 
 void PrefixDigest::AddSink(StagedFile file) {
   Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
-  if (digested_ == 0) return;
+  sink.shares_blocks = CanShareBlocks(path_.parent_path(), sink.file.fd());
+  if (sink.shares_blocks || digested_ == 0) return;
   if (!OpenFile()) {
     sink.status = *error_;
     return;
@@ -108,6 +112,17 @@ void PrefixDigest::AddSink(StagedFile file) {
     }
     WriteSink(sink, buf_.data(), static_cast<size_t>(n), at);
     at += static_cast<uint64_t>(n);
+  }
+}
+
+void PrefixDigest::FillSharedSinks() {
+  for (Sink& sink : sinks_) {
+    if (!sink.shares_blocks || !sink.status) continue;
+    if (!OpenFile()) {
+      sink.status = *error_;
+      continue;
+    }
+    sink.status = CopyFileContents(fd_, sink.file.fd(), digested_, path_, sink.file.dest());
   }
 }
 

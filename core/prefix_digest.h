@@ -2,8 +2,10 @@
 // verified prefix as that grows (issue 12: a download's check runs while it downloads, so that
 // at its last piece only a short tail is left to hash). Every byte digested is also written to
 // each sink (a staged install, core/paths.h) from the same buffer, so installing the file
-// afterwards needs no second read of it. Pieces still in the swarm's PieceCache (just written
-// by the download) are digested from memory; the rest is read from the file.
+// afterwards needs no second read of it; or, where the filesystem lets the install share the
+// file's blocks, the install is a clone made at the end and nothing is written. Pieces still in the
+// swarm's PieceCache (just written by the download) are digested from memory; the rest is read from
+// the file.
 //
 // Not thread-safe: one thread drives a PrefixDigest (the node's digest worker).
 #pragma once
@@ -44,12 +46,18 @@ class PrefixDigest {
 
   // Adds a copy destination. Bytes already digested are copied to it now (read back from the
   // file); later ones as they are digested. A sink whose write fails is kept with its error, and
-  // the digests and the other sinks go on.
+  // the digests and the other sinks go on. A sink that can share the file's blocks (a reflink,
+  // core/file_copy.h) is not written here: FillSharedSinks() fills it at the end.
   void AddSink(StagedFile sink);
+
+  // Fills every sink that shares blocks, once the whole file is digested: a copy that shares
+  // the file's blocks (no bytes written; where the filesystem no longer can, the kernel copies).
+  void FillSharedSinks();
 
   struct Sink {
     StagedFile file;
     Status status;
+    bool shares_blocks = false;
   };
   std::vector<Sink>& sinks() { return sinks_; }
 

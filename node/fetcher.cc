@@ -138,9 +138,9 @@ void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
   if (!stream_check || download.stream || download.verifying) return;
   auto [piece_length, pieces] = swarm_->PieceLayout(meta.id);
   if (pieces == 0) return;
-  download.stream = std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id),
-                                                  meta.size, piece_length, pieces,
-                                                  swarm_->piece_cache());
+  download.stream =
+      std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id), meta.size,
+                                    piece_length, pieces, swarm_->piece_cache());
   auto waiting = std::move(download.installs);
   download.installs.clear();
   for (auto& install : waiting) StreamInstall(download, install);
@@ -266,8 +266,11 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
       std::ostringstream how;
       how << "while downloading (" << out.tail_bytes << " bytes left at the last piece, "
           << out.tail_seconds << " s to digest them"
-          << (streamed.empty() ? "" : " and commit the installs") << "; "
-          << out.digested_from_memory << " bytes digested from memory";
+          << (streamed.empty() ? "" : " and commit the installs") << "; ";
+      if (!streamed.empty())
+        how << out.installs_sharing_blocks << " of " << streamed.size()
+            << " installs sharing the file's blocks; ";
+      how << out.digested_from_memory << " bytes digested from memory";
       if (const auto& cache = swarm_->piece_cache()) {
         const PieceCache::Counts reads = cache->reads();
         how << "; peers' reads from memory so far: " << reads.hits << " of "

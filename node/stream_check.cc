@@ -73,7 +73,9 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
         out.error = Error::of(meta.id.str(), "streamed SHA-256/MD5 do not match the artifact's");
     }
     out.digested_from_memory = digest.digested_from_memory();
+    if (!out.error) digest.FillSharedSinks();
     for (auto& sink : digest.sinks()) {
+      out.installs_sharing_blocks += sink.shares_blocks ? 1 : 0;
       if (out.error) break;
       out.installs.push_back(
           sink.status ? sink.file.Commit()

@@ -2,8 +2,9 @@
 // piece that passes its hash check (or that resume data says is held); as the verified pieces
 // extend the contiguous prefix, the node's digest worker advances the file's SHA-256 and MD5 over
 // it (core/prefix_digest.h), reading the just-written bytes back from the page cache, and writes
-// the same bytes to the staged installs registered so far. At the last piece only the tail past
-// the prefix is left; the install is then an fsync and a rename.
+// the same bytes to the staged installs registered so far (or, where an install can share the
+// file's blocks, clones the file into it at the end). At the last piece only the tail past the
+// prefix is left; the install is then an fsync and a rename.
 //
 // Only pieces that passed their hash check are ever read: a corrupt piece is discarded and
 // fetched again by libtorrent before it can enter the digests. After a restart the prefix held
@@ -49,7 +50,8 @@ class StreamCheck {
     std::optional<Error> error;  // read error, or digests that do not match the artifact
     std::optional<std::pair<Sha256, Md5>> digests;  // of the whole file, once read
     std::vector<Status> installs;                   // per AddInstall, when the digests matched
-    double tail_seconds = 0;  // digesting what was left at the last piece, and committing
+    int installs_sharing_blocks = 0;  // of them, clones of the downloaded file (a reflink)
+    double tail_seconds = 0;          // digesting what was left at the last piece, and committing
     uint64_t tail_bytes = 0;
     uint64_t digested_from_memory = 0;  // bytes the digests took from the PieceCache
     // How the verified prefix grew (tuning, issue 12): where it stood when 90% of the pieces

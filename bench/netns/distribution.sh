@@ -5,7 +5,7 @@
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
 #                   [--methods "http aria2c shoal shoal-ss"] [--bin-dir build/bin] [--timeout-factor 20]
 #                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
-#                   [--repeat K] [--queue-ms 10] [--cc cubic|bbr|host] [--work-fs auto|tmpfs|disk]
+#                   [--repeat K] [--queue-ms 10] [--cc cubic|bbr|host] [--work-fs auto|tmpfs|xfs|disk]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
@@ -35,7 +35,10 @@
 # 12 MB/s link. On the shared disk, N hosts' writes (and a tool's fsyncs: Shoal fsyncs every
 # install) queue behind each other, which no real fleet sees. tmpfs: a RAM file system for the
 # case's work directory (disk cost not modelled); disk: /tmp; auto (default): tmpfs when the
-# case's files ((2N + 2) x S) fit in half the available memory, else disk. In the row's note.
+# case's files ((2N + 2) x S) fit in half the available memory, else disk; xfs: an XFS in a
+# sparse image on a tmpfs, loop-mounted (still RAM, but a block file system that can share
+# blocks: a Shoal node's install is then a clone of its downloaded file, not a copy). In the
+# row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
 # shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
 # median and spread (summarize.py), and merges each case's median run into distribution.tsv.
@@ -94,7 +97,8 @@ mkdir -p "$results"
 cleanup() {
   "$here/topology.sh" down
   mountpoint -q "$work" && umount "$work"
-  rm -rf "$work"
+  mountpoint -q "$work-image" && umount "$work-image"
+  rm -rf "$work" "$work-image"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -262,7 +266,20 @@ if [[ $work_fs != disk ]]; then
   # The origin's file, every node's copy and its install, and slack for logs and state.
   need_mb=$(((2 * max_n + 2) * size_bytes / 1048576 + 512))
   avail_mb=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
-  if ((need_mb * 2 <= avail_mb)); then
+  if [[ $work_fs == xfs ]]; then
+    # Twice the memory: the XFS's page cache and the image's blocks on the tmpfs below it.
+    if ((need_mb * 3 > avail_mb)); then
+      echo "--work-fs xfs: 2 x ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
+      exit 2
+    fi
+    command -v mkfs.xfs >/dev/null || { echo "--work-fs xfs needs mkfs.xfs (xfsprogs)" >&2; exit 2; }
+    mkdir -p "$work-image"
+    mount -t tmpfs -o "size=${need_mb}m" "${SHOAL_NS_PREFIX}work-image" "$work-image"
+    truncate -s "${need_mb}M" "$work-image/xfs.img"
+    mkfs.xfs -q "$work-image/xfs.img"
+    mount -o loop "$work-image/xfs.img" "$work"
+    work_fs_used=xfs
+  elif ((need_mb * 2 <= avail_mb)); then
     mount -t tmpfs -o "size=${need_mb}m" "${SHOAL_NS_PREFIX}work" "$work"
     work_fs_used=tmpfs
   elif [[ $work_fs == tmpfs ]]; then

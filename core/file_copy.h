@@ -1,0 +1,27 @@
+// Copying a whole file into a staged one, as cheaply as its filesystems allow: by sharing its
+// blocks (a reflink, on XFS or Btrfs: no bytes move and no space is used until either copy is
+// changed), else in the kernel (copy_file_range), else through a buffer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+
+#include "core/result.h"
+
+namespace shoal {
+
+// Whether copying a file from `source_dir` into `dest_fd` (an empty file open for writing) with
+// CopyFileContents would share its blocks rather than write them. Probes with one block: copies
+// an unnamed file made in `source_dir` into `dest_fd`, asks the filesystem whether the copy's
+// extent is shared (FIEMAP), then empties `dest_fd` again. False on any error (tmpfs and ext4
+// cannot share; XFS and Btrfs can, on one filesystem, across bind mounts too).
+bool CanShareBlocks(const std::filesystem::path& source_dir, int dest_fd);
+
+// Copies the first `size` bytes of `in` to `out` (both at offset 0): the kernel's
+// copy_file_range, which shares blocks where it can (a reflink) and copies in the kernel where
+// it cannot, or a buffer where it refuses (EXDEV: a cache on tmpfs, installs on ext4). `source`
+// and `dest` name the files in errors.
+Status CopyFileContents(int in, int out, uint64_t size, const std::filesystem::path& source,
+                        const std::filesystem::path& dest);
+
+}  // namespace shoal

@@ -1,0 +1,247 @@
+// Installs that share the downloaded file's blocks (core/file_copy.h): on a real XFS (a loop
+// mount; needs root, mkfs.xfs and a loop device, and skips without them) the streamed install
+// is a copy that shares the file's blocks (a reflink), and so is the cached install; across
+// filesystems, and on tmpfs, the bytes are copied.
+#include "core/file_copy.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/paths.h"
+#include "core/prefix_digest.h"
+#include "tests/support/process.h"
+
+namespace shoal::testing {
+namespace {
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// An XFS of 320 MiB (mkfs.xfs's minimum is 300) in a sparse image, loop-mounted for the
+// test's lifetime.
+class XfsMount {
+ public:
+  explicit XfsMount(const fs::path& dir) : mount_point_(dir / "xfs") {
+    if (::geteuid() != 0) {
+      why_not_ = "mounting needs root";
+      return;
+    }
+    const fs::path image = dir / "xfs.img";
+    std::ofstream(image).close();
+    fs::resize_file(image, 320ull << 20);
+    fs::create_directories(mount_point_);
+    CommandResult mkfs = RunCommand("/sbin/mkfs.xfs", {"-q", image.string()});
+    if (mkfs.exit_code != 0) {
+      why_not_ = "mkfs.xfs (package xfsprogs) failed or is missing: " + mkfs.err;
+      return;
+    }
+    CommandResult mount =
+        RunCommand("/bin/mount", {"-o", "loop", image.string(), mount_point_.string()});
+    if (mount.exit_code != 0) {
+      why_not_ = "no loop mount here: " + mount.err;
+      return;
+    }
+    mounted_ = true;
+  }
+  ~XfsMount() {
+    if (mounted_) RunCommand("/bin/umount", {"-l", mount_point_.string()});
+  }
+  const fs::path& path() const { return mount_point_; }
+  bool mounted() const { return mounted_; }
+  const std::string& why_not() const { return why_not_; }
+
+ private:
+  fs::path mount_point_;
+  bool mounted_ = false;
+  std::string why_not_;
+};
+
+// Whether every extent of `path` is shared with another file (FIEMAP), and it has some.
+bool AllExtentsShared(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  constexpr int kExtents = 64;
+  std::vector<char> buf(sizeof(fiemap) + kExtents * sizeof(fiemap_extent));
+  auto* map = reinterpret_cast<fiemap*>(buf.data());
+  map->fm_start = 0;
+  map->fm_length = FIEMAP_MAX_OFFSET;
+  map->fm_flags = FIEMAP_FLAG_SYNC;
+  map->fm_extent_count = kExtents;
+  const bool ok = ::ioctl(fd, FS_IOC_FIEMAP, map) == 0;
+  ::close(fd);
+  if (!ok || map->fm_mapped_extents == 0) return false;
+  for (uint32_t i = 0; i < map->fm_mapped_extents; ++i)
+    if (!(map->fm_extents[i].fe_flags & FIEMAP_EXTENT_SHARED)) return false;
+  return true;
+}
+
+uint64_t FreeBytes(const fs::path& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+constexpr uint64_t kSize = (24 << 20) + 777;  // not a whole number of blocks
+
+// Wherever the tests run (tmpfs, ext4, overlayfs: no reflinks), the copy is byte for byte, and
+// a source shorter than promised is an error, not a short install.
+TEST(FileCopyTest, CopiesWhereBlocksCannotBeShared) {
+  TempDir dir;
+  const fs::path source = dir / "source", dest = dir / "dest";
+  WriteRandomFile(source, (3 << 20) + 5, 4);
+  int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  int out = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(in, 0);
+  ASSERT_GE(out, 0);
+  struct statfs st {};
+  ASSERT_EQ(::fstatfs(out, &st), 0);
+  if (st.f_type == TMPFS_MAGIC || st.f_type == EXT4_SUPER_MAGIC) {
+    EXPECT_FALSE(CanShareBlocks(dir.path(), out));
+  }
+  EXPECT_EQ(::lseek(out, 0, SEEK_END), 0) << "the probe leaves the file empty";
+  ASSERT_TRUE(CopyFileContents(in, out, fs::file_size(source), source, dest));
+  EXPECT_TRUE(Slurp(dest) == Slurp(source));
+
+  ASSERT_EQ(::ftruncate(out, 0), 0);
+  ASSERT_EQ(::lseek(out, 0, SEEK_SET), 0);
+  Status longer = CopyFileContents(in, out, fs::file_size(source) + 1, source, dest);
+  ASSERT_FALSE(longer);
+  EXPECT_NE(longer.error().message.find("shrank"), std::string::npos) << longer.error().message;
+  ::close(in);
+  ::close(out);
+}
+
+class FileCopyXfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    xfs_ = std::make_unique<XfsMount>(dir_.path());
+    if (!xfs_->mounted()) GTEST_SKIP() << xfs_->why_not();
+    object_ = xfs_->path() / "objects" / "object";
+    fs::create_directories(object_.parent_path());
+    WriteRandomFile(object_, kSize, 9);
+    ::sync();  // the free-space figures below count allocated blocks
+  }
+
+  TempDir dir_;
+  std::unique_ptr<XfsMount> xfs_;
+  fs::path object_;
+};
+
+// The streamed install (node/stream_check.h) of a download on XFS: added while the digests are
+// half-way, it is never written, then filled at the end by a copy that shares its blocks; its bytes
+// are the file's, its extents shared with it, and it takes no space of its own.
+TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
+  const fs::path dest = xfs_->path() / "opt" / "app.img";
+  fs::create_directories(dest.parent_path());
+  const uint64_t free_before = FreeBytes(xfs_->path());
+
+  PrefixDigest digest(object_);
+  ASSERT_TRUE(digest.AdvanceTo(kSize / 2));
+  auto staged = StagedFile::Create(dest, 0755);
+  ASSERT_TRUE(staged);
+  const int staged_fd = staged->fd();
+  digest.AddSink(std::move(*staged));
+  ASSERT_TRUE(digest.sinks()[0].shares_blocks) << "XFS made with reflink (mkfs.xfs's default)";
+  ASSERT_TRUE(digest.AdvanceTo(kSize));
+  EXPECT_EQ(::lseek(staged_fd, 0, SEEK_END), 0) << "nothing written while digesting";
+  digest.FillSharedSinks();
+  ASSERT_TRUE(digest.sinks()[0].status);
+  ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  auto [sha256, md5] = digest.Final();
+
+  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_EQ(sha256.hex(), Sha256Hex(dest));
+  EXPECT_EQ(md5.hex(), Md5Hex(dest));
+  EXPECT_EQ(fs::status(dest).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
+  EXPECT_TRUE(AllExtentsShared(dest));
+  ::sync();
+  EXPECT_LT(free_before - FreeBytes(xfs_->path()), kSize / 4) << "shared, not a second copy";
+
+  // The copies are independent: changing the install leaves the downloaded file as it was.
+  const std::string object_bytes = Slurp(object_);
+  {
+    std::fstream out(dest, std::ios::binary | std::ios::in | std::ios::out);
+    out << "changed";
+  }
+  EXPECT_TRUE(Slurp(object_) == object_bytes);
+}
+
+// The bench's fleet (bench/netns) gives each node its install directory by a bind mount: a
+// second mount of the same XFS, where FICLONE refuses (EXDEV) but copy_file_range shares.
+TEST_F(FileCopyXfsTest, AcrossABindMountBlocksAreShared) {
+  const fs::path inside = xfs_->path() / "node-1", bound = dir_.path() / "inst";
+  fs::create_directories(inside);
+  fs::create_directories(bound);
+  ASSERT_EQ(RunCommand("/bin/mount", {"--bind", inside.string(), bound.string()}).exit_code, 0);
+  const fs::path dest = bound / "payload.bin";
+  {
+    PrefixDigest digest(object_);
+    ASSERT_TRUE(digest.AdvanceTo(kSize));
+    auto staged = StagedFile::Create(dest, 0644);
+    ASSERT_TRUE(staged);
+    digest.AddSink(std::move(*staged));
+    EXPECT_TRUE(digest.sinks()[0].shares_blocks);
+    digest.FillSharedSinks();
+    ASSERT_TRUE(digest.sinks()[0].status);
+    ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  }
+  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(AllExtentsShared(dest));
+  RunCommand("/bin/umount", {"-l", bound.string()});
+}
+
+// A cached artifact installed later (InstallFileAtomically: copy_file_range) shares blocks too.
+TEST_F(FileCopyXfsTest, CachedInstallSharesBlocks) {
+  const fs::path dest = xfs_->path() / "installed";
+  ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
+  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(AllExtentsShared(dest));
+}
+
+// Across filesystems (the file on XFS, the install on tmpfs) nothing can be shared: the probe
+// says so and leaves the staged file empty, and the install is written as it is digested.
+TEST_F(FileCopyXfsTest, AcrossFilesystemsTheInstallIsCopied) {
+  struct statfs shm {};
+  if (::statfs("/dev/shm", &shm) != 0 || shm.f_type != TMPFS_MAGIC)
+    GTEST_SKIP() << "/dev/shm is not a tmpfs here";
+  TempDir shm_dir;  // for the name only
+  const fs::path dest =
+      fs::path("/dev/shm") / ("shoal-file-copy-" + shm_dir.path().filename().string());
+  auto staged = StagedFile::Create(dest, 0644);
+  ASSERT_TRUE(staged);
+  EXPECT_FALSE(CanShareBlocks(object_.parent_path(), staged->fd()));
+  EXPECT_EQ(::lseek(staged->fd(), 0, SEEK_END), 0);
+
+  PrefixDigest digest(object_);
+  digest.AddSink(std::move(*staged));
+  EXPECT_FALSE(digest.sinks()[0].shares_blocks);
+  ASSERT_TRUE(digest.AdvanceTo(kSize));
+  digest.FillSharedSinks();  // nothing to do
+  ASSERT_TRUE(digest.sinks()[0].status);
+  ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  fs::remove(dest);
+
+  // And the cached install from XFS to tmpfs goes through a buffer (copy_file_range: EXDEV).
+  ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
+  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  fs::remove(dest);
+}
+
+}  // namespace
+}  // namespace shoal::testing
