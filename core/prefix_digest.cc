@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -59,6 +60,7 @@ void PrefixDigest::WriteSink(Sink& sink, const char* data, size_t len, uint64_t 
 Status PrefixDigest::AdvanceTo(uint64_t end) {
   if (error_) return *error_;
   if (end <= digested_) return Status::Ok();
+  const uint64_t start = digested_;
   while (digested_ < end) {
     if (cache_) {
       if (auto found = cache_->Find(cache_key_, digested_)) {
@@ -81,7 +83,18 @@ Status PrefixDigest::AdvanceTo(uint64_t end) {
     }
     Digest(buf_.data(), static_cast<size_t>(n));
   }
+  StartWriteback(start, digested_);
   return Status::Ok();
+}
+
+void PrefixDigest::StartWriteback(uint64_t from, uint64_t to) {
+  // Sharing the file's blocks first writes its dirty pages out (XFS, Btrfs): start that now, as
+  // the copies' writes are started as they go, so that the install at the end finds little left.
+  const bool sharing = std::any_of(sinks_.begin(), sinks_.end(),
+                                   [](const Sink& s) { return s.shares_blocks && s.status; });
+  if (sharing && to > from && OpenFile())
+    ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
+                      SYNC_FILE_RANGE_WRITE);
 }
 
 void PrefixDigest::Digest(const char* data, size_t len) {
@@ -95,6 +108,7 @@ void PrefixDigest::Digest(const char* data, size_t len) {
 void PrefixDigest::AddSink(StagedFile file) {
   Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
   sink.shares_blocks = CanShareBlocks(path_.parent_path(), sink.file.fd());
+  if (sink.shares_blocks) StartWriteback(0, digested_);
   if (sink.shares_blocks || digested_ == 0) return;
   if (!OpenFile()) {
     sink.status = *error_;

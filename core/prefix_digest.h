@@ -67,7 +67,8 @@ class PrefixDigest {
  private:
   bool OpenFile();
   void WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset);
-  void Digest(const char* data, size_t len);  // digests and writes to every sink
+  void Digest(const char* data, size_t len);        // digests and writes to every sink
+  void StartWriteback(uint64_t from, uint64_t to);  // of the file, for sinks sharing its blocks
 
   std::filesystem::path path_;
   std::shared_ptr<const PieceCache> cache_;
