@@ -57,10 +57,10 @@ bool CanShareBlocks(const fs::path& source_dir, int dest_fd) {
 }
 
 Status CopyFileContents(int in, int out, uint64_t size, const fs::path& source,
-                        const fs::path& dest) {
+                        const fs::path& dest, bool may_share) {
   uint64_t remaining = size;
-  bool kernel_copy = true;
-  std::vector<char> buf;
+  bool kernel_copy = may_share;
+  std::vector<char> buf(may_share ? 0 : 1 << 20);
   off_t in_at = 0;
   while (remaining > 0) {
     ssize_t n;

@@ -20,8 +20,9 @@ bool CanShareBlocks(const std::filesystem::path& source_dir, int dest_fd);
 // Copies the first `size` bytes of `in` to `out` (both at offset 0): the kernel's
 // copy_file_range, which shares blocks where it can (a reflink) and copies in the kernel where
 // it cannot, or a buffer where it refuses (EXDEV: a cache on tmpfs, installs on ext4). `source`
-// and `dest` name the files in errors.
+// and `dest` name the files in errors. `may_share` false: always the buffer, so that the copy's
+// blocks are its own.
 Status CopyFileContents(int in, int out, uint64_t size, const std::filesystem::path& source,
-                        const std::filesystem::path& dest);
+                        const std::filesystem::path& dest, bool may_share = true);
 
 }  // namespace shoal

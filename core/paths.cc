@@ -105,7 +105,8 @@ Status StagedFile::Commit() {
   return FsyncDir(dest_.parent_path());
 }
 
-Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsigned mode) {
+Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsigned mode,
+                             bool may_share) {
   int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Errno(source, "open");
   struct stat st {};
@@ -114,7 +115,7 @@ Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsig
     return Errno(source, "stat");
   }
   Status s = WriteThenRename(dest, mode, [&](int out) -> Status {
-    return CopyFileContents(in, out, static_cast<uint64_t>(st.st_size), source, dest);
+    return CopyFileContents(in, out, static_cast<uint64_t>(st.st_size), source, dest, may_share);
   });
   ::close(in);
   return s;

@@ -42,8 +42,9 @@ class StagedFile {
 // Copies `source` to `dest` atomically: writes a temporary file beside `dest`, fsyncs it, sets
 // `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
 // whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).
+// `may_share`: the copy may share `source`'s blocks (core/file_copy.h).
 Status InstallFileAtomically(const std::filesystem::path& source, const std::filesystem::path& dest,
-                             unsigned mode = 0644);
+                             unsigned mode = 0644, bool may_share = true);
 
 // Writes `contents` to `path` atomically (same protocol as above).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,

@@ -16,10 +16,12 @@ constexpr size_t kChunk = 1 << 20;
 std::string ErrnoText(int err) { return std::strerror(err); }
 }  // namespace
 
-PrefixDigest::PrefixDigest(std::filesystem::path file, std::shared_ptr<const PieceCache> cache)
+PrefixDigest::PrefixDigest(std::filesystem::path file, std::shared_ptr<const PieceCache> cache,
+                           bool share_blocks)
     : path_(std::move(file)),
       cache_(std::move(cache)),
       cache_key_(path_.lexically_normal().string()),
+      share_blocks_(share_blocks),
       sha256_(EVP_MD_CTX_new()),
       md5_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr);
@@ -107,7 +109,7 @@ void PrefixDigest::Digest(const char* data, size_t len) {
 
 void PrefixDigest::AddSink(StagedFile file) {
   Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
-  sink.shares_blocks = CanShareBlocks(path_.parent_path(), sink.file.fd());
+  sink.shares_blocks = share_blocks_ && CanShareBlocks(path_.parent_path(), sink.file.fd());
   if (sink.shares_blocks) StartWriteback(0, digested_);
   if (sink.shares_blocks || digested_ == 0) return;
   if (!OpenFile()) {

@@ -28,8 +28,10 @@ namespace shoal {
 
 class PrefixDigest {
  public:
+  // `share_blocks` false: every sink is written, even where it could share the file's blocks.
   explicit PrefixDigest(std::filesystem::path file,
-                        std::shared_ptr<const PieceCache> cache = nullptr);
+                        std::shared_ptr<const PieceCache> cache = nullptr,
+                        bool share_blocks = true);
   ~PrefixDigest();
   PrefixDigest(const PrefixDigest&) = delete;
   PrefixDigest& operator=(const PrefixDigest&) = delete;
@@ -73,6 +75,7 @@ class PrefixDigest {
   std::filesystem::path path_;
   std::shared_ptr<const PieceCache> cache_;
   std::string cache_key_;
+  bool share_blocks_;
   uint64_t from_memory_ = 0;
   int fd_ = -1;
   EVP_MD_CTX* sha256_ = nullptr;

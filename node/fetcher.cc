@@ -140,7 +140,7 @@ void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
   if (pieces == 0) return;
   download.stream =
       std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id), meta.size,
-                                    piece_length, pieces, swarm_->piece_cache());
+                                    piece_length, pieces, swarm_->piece_cache(), share_blocks);
   auto waiting = std::move(download.installs);
   download.installs.clear();
   for (auto& install : waiting) StreamInstall(download, install);
@@ -215,8 +215,8 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     }
     fs::path object = outcome.path;
     // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
-    auto install = [object, path = *install_path, mode] {
-      return InstallFileAtomically(object, path, mode);
+    auto install = [object, path = *install_path, mode, share = share_blocks] {
+      return InstallFileAtomically(object, path, mode, share);
     };
     auto installed = co_await RunOnThread(io_, std::move(install));
     if (!installed) co_return installed.error();

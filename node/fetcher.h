@@ -30,9 +30,9 @@ namespace shoal::node {
 
 struct FetchOutcome {
   ArtifactMeta meta;
-  std::filesystem::path path;  // where it was installed, or the cache object if no dest
-  double seconds = 0;          // from request to verified (and installed)
-  uint64_t downloaded_bytes = 0;  // payload from peers, the origin included
+  std::filesystem::path path;      // where it was installed, or the cache object if no dest
+  double seconds = 0;              // from request to verified (and installed)
+  uint64_t downloaded_bytes = 0;   // payload from peers, the origin included
   uint64_t from_origin_bytes = 0;  // of downloaded_bytes, those from the origin
   bool from_cache = false;
 };
@@ -69,6 +69,9 @@ class Fetcher : public SwarmEvents {
   // Check downloads while they download (node/stream_check.h); false: one read after the last
   // piece (core/file_check.h), as before issue 12. For benchmarks.
   bool stream_check = true;
+  // Installs may share the cached file's blocks (a reflink, core/file_copy.h) where the
+  // filesystem can; false: every install is a copy with blocks of its own.
+  bool share_blocks = true;
 
   // SwarmEvents
   void OnListening(int port) override;
@@ -109,7 +112,8 @@ class Fetcher : public SwarmEvents {
   std::shared_ptr<Download> StartDownload(const ArtifactId& id);
   // Fails, naming the filesystem and the bytes needed, unless the cache has room for the rest of
   // `meta`'s object next to every other download in flight, and each of `dests` room for a copy.
-  Status CheckSpace(const ArtifactMeta& meta, const std::vector<std::filesystem::path>& dests) const;
+  Status CheckSpace(const ArtifactMeta& meta,
+                    const std::vector<std::filesystem::path>& dests) const;
   // Forgets a partial download: out of the swarm, the index and the disk.
   void DropPartial(const ArtifactId& id);
 

@@ -50,9 +50,13 @@ int main(int argc, char** argv) {
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   // Issue 12's picking and checking, with switches to measure each against its absence.
-  bool stream_check = true, origin_stripe = true;
+  bool stream_check = true, origin_stripe = true, install_reflink = true;
   app.add_option("--stream-check", stream_check,
                  "digest downloads while they download (false: one read after the last piece)")
+      ->capture_default_str();
+  app.add_option("--install-reflink", install_reflink,
+                 "installs share the cached file's blocks where the filesystem can (XFS, Btrfs): "
+                 "no bytes copied, no second copy's space (false: every install a copy)")
       ->capture_default_str();
   app.add_option("--digest-window", swarm_options.digest_window_bytes,
                  "bytes past the verified prefix whose pieces are preferred (0: rarest first)")
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   node::OriginClient origin_client(origin);
   node::Fetcher fetcher(io, **index, origin_client, allowed_roots);
   fetcher.stream_check = stream_check;
+  fetcher.share_blocks = install_reflink;
   swarm_options.listen = bt_listen;
   Swarm swarm(io, swarm_options, fetcher);
   fetcher.AttachSwarm(swarm);

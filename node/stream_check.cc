@@ -14,9 +14,10 @@ constexpr uint64_t kBatch = 1 << 20;
 }  // namespace
 
 StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
-                         int piece_length, int pieces, std::shared_ptr<const PieceCache> cache)
+                         int piece_length, int pieces, std::shared_ptr<const PieceCache> cache,
+                         bool share_blocks)
     : worker_(worker),
-      state_(std::make_shared<State>(std::move(file), std::move(cache))),
+      state_(std::make_shared<State>(std::move(file), std::move(cache), share_blocks)),
       size_(size),
       piece_length_(piece_length),
       pieces_(pieces),

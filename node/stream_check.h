@@ -36,8 +36,10 @@ class StreamCheck {
  public:
   // Digest work runs on `worker` (one thread: jobs run in the order posted).
   // `cache`: the swarm's recently written pieces (may be null), read instead of the file.
+  // `share_blocks`: installs may share the file's blocks (core/prefix_digest.h).
   StreamCheck(boost::asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
-              int piece_length, int pieces, std::shared_ptr<const PieceCache> cache = nullptr);
+              int piece_length, int pieces, std::shared_ptr<const PieceCache> cache = nullptr,
+              bool share_blocks = true);
 
   // Called on the io thread. Piece `piece` passed its hash check (repeats are ignored).
   void PieceVerified(int piece);
@@ -66,8 +68,8 @@ class StreamCheck {
  private:
   // The digest worker's side; touched only by jobs on the worker.
   struct State {
-    State(std::filesystem::path file, std::shared_ptr<const PieceCache> cache)
-        : digest(std::move(file), std::move(cache)) {}
+    State(std::filesystem::path file, std::shared_ptr<const PieceCache> cache, bool share_blocks)
+        : digest(std::move(file), std::move(cache), share_blocks) {}
     PrefixDigest digest;
     std::atomic<uint64_t> digested{0};  // for the io thread: how far the worker has got
   };

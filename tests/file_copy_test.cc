@@ -205,6 +205,26 @@ TEST_F(FileCopyXfsTest, AcrossABindMountBlocksAreShared) {
   RunCommand("/bin/umount", {"-l", bound.string()});
 }
 
+// `shoal-node --install-reflink false`: on the same XFS, each install has blocks of its own.
+TEST_F(FileCopyXfsTest, WithSharingOffInstallsAreCopies) {
+  const fs::path streamed = xfs_->path() / "streamed", cached = xfs_->path() / "cached";
+  {
+    PrefixDigest digest(object_, nullptr, /*share_blocks=*/false);
+    auto staged = StagedFile::Create(streamed, 0644);
+    ASSERT_TRUE(staged);
+    digest.AddSink(std::move(*staged));
+    EXPECT_FALSE(digest.sinks()[0].shares_blocks);
+    ASSERT_TRUE(digest.AdvanceTo(kSize));
+    ASSERT_TRUE(digest.sinks()[0].status);
+    ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  }
+  ASSERT_TRUE(InstallFileAtomically(object_, cached, 0644, /*may_share=*/false));
+  for (const fs::path& dest : {streamed, cached}) {
+    EXPECT_TRUE(Slurp(dest) == Slurp(object_)) << dest;
+    EXPECT_FALSE(AllExtentsShared(dest)) << dest;
+  }
+}
+
 // A cached artifact installed later (InstallFileAtomically: copy_file_range) shares blocks too.
 TEST_F(FileCopyXfsTest, CachedInstallSharesBlocks) {
   const fs::path dest = xfs_->path() / "installed";

@@ -222,6 +222,8 @@ run_shoal-mmap() { SHOAL_NODE_ARGS="--disk-io mmap ${SHOAL_NODE_ARGS:-}" run_sho
 run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_shoal shoal-posix; }
 # Without the piece cache (core/piece_cache.h): every block written as it comes, every read a pread.
 run_shoal-nocache() { SHOAL_NODE_ARGS="--piece-cache 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nocache; }
+# Every install a copy of its own (on --work-fs xfs the default install shares the file's blocks).
+run_shoal-copy() { SHOAL_NODE_ARGS="--install-reflink false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-copy; }
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
 
 # ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------
