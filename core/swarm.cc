@@ -17,6 +17,7 @@
 
 #include "core/disk_io.h"
 #include "core/log.h"
+#include "core/network_loop.h"
 #include "core/piece_cache.h"
 #include "core/swarm_columns.h"
 #include "core/swarm_dispatch.h"
@@ -78,7 +79,13 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
       piece_cache_ = std::make_shared<PieceCache>(static_cast<size_t>(options_.piece_cache_bytes));
     params.disk_io_constructor = ShoalDiskIoConstructor(piece_cache_);
   }
-  session_ = std::make_unique<lt::session>(std::move(params));
+  if (options_.network_batch_us > 0) {
+    network_ = std::make_unique<NetworkLoop>(std::chrono::microseconds(options_.network_batch_us));
+    session_ = std::make_unique<lt::session>(std::move(params), network_->context());
+    network_->Start();
+  } else {
+    session_ = std::make_unique<lt::session>(std::move(params));
+  }
   if (options_.upload_limit > 0 || options_.download_limit > 0) {
     // Peers on loopback and LANs sit in libtorrent's unthrottled local class; a rate limit that
     // stands in for a link must apply to them too.
@@ -104,6 +111,13 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
 Swarm::~Swarm() {
   alive_.reset();
   session_->set_alert_notify([] {});
+  if (network_) {
+    // libtorrent's order for a session on an external io_context: abort, destroy the session,
+    // let the loop run out of work, and only then the proxy (session_impl) goes.
+    lt::session_proxy proxy = session_->abort();
+    session_.reset();
+    network_->Finish();
+  }
 }
 
 Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_dir, AddMode mode,
@@ -231,8 +245,8 @@ void Swarm::UpdatePicking(Torrent& t) {
     stripe = StripePieces(start, t.have, availability, length);
   }
   SetPriorities(t, options_.origin_columns != 0
-                      ? ColumnPicking(t, availability, window)
-                      : PickPriorities(t.pieces, stripe, t.cursor, window, availability));
+                       ? ColumnPicking(t, availability, window)
+                       : PickPriorities(t.pieces, stripe, t.cursor, window, availability));
 }
 
 void Swarm::SetPriorities(Torrent& t, std::vector<uint8_t> wanted) {
@@ -395,9 +409,9 @@ void Swarm::PumpAlerts() {
     } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
       // e.g. "file_write /var/lib/shoal/objects/9f2c...: No space left on device"
       if (auto id = IdOf(fe->handle)) {
-        events_.OnFailed(*id, Error::of(std::string(lt::operation_name(fe->op)) + " " +
-                                            fe->filename(),
-                                        fe->error.message()));
+        events_.OnFailed(*id,
+                         Error::of(std::string(lt::operation_name(fe->op)) + " " + fe->filename(),
+                                   fe->error.message()));
       }
     } else if (auto* d = lt::alert_cast<lt::alerts_dropped_alert>(a)) {
       // A dropped piece_finished_alert stalls a streamed check's prefix until the last piece.

@@ -20,6 +20,11 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
                  "pass (disk-io shoal; 0: read them from the file)")
       ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
+  app.add_option("--net-batch-us", options.network_batch_us,
+                 "microseconds libtorrent's network thread naps between passes, so that one "
+                 "wake-up takes several packets (0: libtorrent's own thread)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
   app.add_option("--resume-interval", options.resume_interval_s,
                  "seconds between resume-data saves of downloads (>= 1)")
       ->check(CLI::PositiveNumber)

@@ -224,6 +224,8 @@ run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_s
 run_shoal-nocache() { SHOAL_NODE_ARGS="--piece-cache 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nocache; }
 # Every install a copy of its own (on --work-fs xfs the default install shares the file's blocks).
 run_shoal-copy() { SHOAL_NODE_ARGS="--install-reflink false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-copy; }
+# libtorrent's own network thread instead of Shoal's batching loop (core/network_loop.h).
+run_shoal-nonap() { SHOAL_NODE_ARGS="--net-batch-us 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nonap; }
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
 
 # ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------
