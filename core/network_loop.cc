@@ -20,6 +20,7 @@ void NetworkLoop::Run() {
   // one pass per `batch_`, and none of it slept when a pass takes that long by itself.
   while (io_.run_one() > 0) {
     const auto woke = std::chrono::steady_clock::now();
+    passes_.fetch_add(1, std::memory_order_relaxed);
     io_.poll();
     if (batch_.count() > 0) std::this_thread::sleep_until(woke + batch_);
   }

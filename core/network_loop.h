@@ -10,6 +10,7 @@
 // hold 2 ms of a 10 Gbit/s link).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -31,6 +32,8 @@ class NetworkLoop {
   // After session::abort() and the session's destruction: lets the loop end once libtorrent's
   // remaining work is done, and joins the thread.
   void Finish();
+  // Passes over ready work so far (each starts with a wake-up or after a nap).
+  uint64_t passes() const { return passes_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
@@ -39,6 +42,7 @@ class NetworkLoop {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::chrono::microseconds batch_;
   std::thread thread_;
+  std::atomic<uint64_t> passes_{0};
 };
 
 }  // namespace shoal

@@ -50,8 +50,9 @@ std::pair<uint64_t, uint64_t> FromMemory(const std::string& log) {
   if (at == std::string::npos) return {0, 0};
   at = log.rfind("; ", at) + 2;
   uint64_t digested = 0, served = 0;
-  std::sscanf(log.c_str() + at, "%lu bytes digested from memory; peers' reads from memory so far: %lu",
-              &digested, &served);
+  std::sscanf(log.c_str() + at,
+              "%lu bytes digested from memory; peers' reads from memory so far: %lu", &digested,
+              &served);
   return {digested, served};
 }
 
@@ -127,13 +128,14 @@ TEST(SwarmTest, EightNodesReceiveVerifiedCopiesAndServeEachOther) {
 }
 
 // Nodes ignore the HAVE ALL only of an origin that dispatches (core/swarm_dispatch.h): from one
-// that does not, they take pieces as from any seed.
+// that does not, they take pieces as from any seed. (Node 1 and the origin run libtorrent on
+// Shoal's batching loop, core/network_loop.h, node 0 on libtorrent's own thread: all trade.)
 TEST(SwarmTest, NodesFetchFromAnOriginThatDoesNotDispatch) {
   TempDir dir;
   Fleet fleet(dir.path());
-  fleet.StartSeeder({"--upload-limit", "8000000", "--dispatch", "false"});
+  fleet.StartSeeder({"--upload-limit", "8000000", "--dispatch", "false", "--net-batch-us", "2000"});
   fleet.StartNode(0);
-  fleet.StartNode(1);
+  fleet.StartNode(1, {"--net-batch-us", "2000"});
   fs::path file = dir / "artifact.bin";
   WriteRandomFile(file, 8 << 20, 5);
   std::string id = fleet.Put(file);

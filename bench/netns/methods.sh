@@ -224,8 +224,11 @@ run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_s
 run_shoal-nocache() { SHOAL_NODE_ARGS="--piece-cache 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nocache; }
 # Every install a copy of its own (on --work-fs xfs the default install shares the file's blocks).
 run_shoal-copy() { SHOAL_NODE_ARGS="--install-reflink false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-copy; }
-# libtorrent's own network thread instead of Shoal's batching loop (core/network_loop.h).
-run_shoal-nonap() { SHOAL_NODE_ARGS="--net-batch-us 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nonap; }
+# Shoal's batching loop for libtorrent's network thread (core/network_loop.h), nodes and origin.
+run_shoal-nap() {
+  SHOAL_NODE_ARGS="--net-batch-us 2000 ${SHOAL_NODE_ARGS:-}" \
+    SHOAL_SEEDER_ARGS="--net-batch-us 2000 ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-nap
+}
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
 
 # ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------
