@@ -54,8 +54,8 @@ struct SwarmOptions {
   int piece_cache_bytes = 64 << 20;
   // Microseconds between passes of libtorrent's network thread over what is ready, so that one
   // wake-up takes several packets (core/network_loop.h); 0 (default): libtorrent runs its own
-  // thread. bench/netns, 128 MiB, 2 ms against 0: a node's context switches -43% (N=16,
-  // 25 Mbit/s), CPU per delivered GiB -6% to +5% by case and session, and N=16 at 100 Mbit/s
+  // thread. bench/netns, 128 MiB: a node's context switches -43% at 3 ms (N=16, 25 Mbit/s),
+  // CPU per delivered GiB -6% to +5% by case and session at 2 ms, and N=16 at 100 Mbit/s
   // (2 cores saturated) 5% slower in 3 of 3 pairs: not the default (bench/results/tuning.md).
   int network_batch_us = 0;
   // Piece picking of downloads (core/swarm_picking.h). `digest_window_bytes`: how far past the
