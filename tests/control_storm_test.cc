@@ -66,11 +66,8 @@ TEST_F(ControlStormTest, RevokedHostThatJoinsAgainGetsAWorkingCertificate) {
   cp.StartNode("n1");
   fs::path state = cp.node_state("n1");
   fs::path creds = state / "agent";  // where the agent keeps node.crt, node.key, ca.crt
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  std::string old_cert = slurp(creds / "node.crt"), old_key = slurp(creds / "node.key");
+  std::string old_cert = ReadFileBytes(creds / "node.crt"),
+              old_key = ReadFileBytes(creds / "node.key");
   ASSERT_FALSE(old_cert.empty());
   auto r = RunCommand("shoal-planner", {"revoke", "n1", "--state-dir", cp.planner_dir().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -91,7 +88,7 @@ TEST_F(ControlStormTest, RevokedHostThatJoinsAgainGetsAWorkingCertificate) {
       [&] { return cp.Cli({"hosts"}).out.find("1 online") != std::string::npos; }));
   auto run = cp.Cli({"run", "echo back", "--on", "n1"});
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
-  EXPECT_NE(slurp(creds / "node.crt"), old_cert);
+  EXPECT_NE(ReadFileBytes(creds / "node.crt"), old_cert);
 
   // The revoked certificate still gets nowhere: an agent holding it is never registered.
   agent.Kill(9);

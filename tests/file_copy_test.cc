@@ -27,11 +27,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // An XFS of 320 MiB (mkfs.xfs's minimum is 300) in a sparse image, loop-mounted for the
 // test's lifetime.
 class XfsMount {
@@ -115,7 +110,7 @@ TEST(FileCopyTest, CopiesWhereBlocksCannotBeShared) {
   }
   EXPECT_EQ(::lseek(out, 0, SEEK_END), 0) << "the probe leaves the file empty";
   ASSERT_TRUE(CopyFileContents(in, out, fs::file_size(source), source, dest));
-  EXPECT_TRUE(Slurp(dest) == Slurp(source));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(source));
 
   ASSERT_EQ(::ftruncate(out, 0), 0);
   ASSERT_EQ(::lseek(out, 0, SEEK_SET), 0);
@@ -164,7 +159,7 @@ TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
   ASSERT_TRUE(digest.sinks()[0].file.Commit());
   auto [sha256, md5] = digest.Final();
 
-  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   EXPECT_EQ(sha256.hex(), Sha256Hex(dest));
   EXPECT_EQ(md5.hex(), Md5Hex(dest));
   EXPECT_EQ(fs::status(dest).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
@@ -173,12 +168,12 @@ TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
   EXPECT_LT(free_before - FreeBytes(xfs_->path()), kSize / 4) << "shared, not a second copy";
 
   // The copies are independent: changing the install leaves the downloaded file as it was.
-  const std::string object_bytes = Slurp(object_);
+  const std::string object_bytes = ReadFileBytes(object_);
   {
     std::fstream out(dest, std::ios::binary | std::ios::in | std::ios::out);
     out << "changed";
   }
-  EXPECT_TRUE(Slurp(object_) == object_bytes);
+  EXPECT_TRUE(ReadFileBytes(object_) == object_bytes);
 }
 
 // The bench's fleet (bench/netns) gives each node its install directory by a bind mount: a
@@ -200,7 +195,7 @@ TEST_F(FileCopyXfsTest, AcrossABindMountBlocksAreShared) {
     ASSERT_TRUE(digest.sinks()[0].status);
     ASSERT_TRUE(digest.sinks()[0].file.Commit());
   }
-  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   EXPECT_TRUE(AllExtentsShared(dest));
   RunCommand("/bin/umount", {"-l", bound.string()});
 }
@@ -220,7 +215,7 @@ TEST_F(FileCopyXfsTest, WithSharingOffInstallsAreCopies) {
   }
   ASSERT_TRUE(InstallFileAtomically(object_, cached, 0644, /*may_share=*/false));
   for (const fs::path& dest : {streamed, cached}) {
-    EXPECT_TRUE(Slurp(dest) == Slurp(object_)) << dest;
+    EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_)) << dest;
     EXPECT_FALSE(AllExtentsShared(dest)) << dest;
   }
 }
@@ -229,7 +224,7 @@ TEST_F(FileCopyXfsTest, WithSharingOffInstallsAreCopies) {
 TEST_F(FileCopyXfsTest, CachedInstallSharesBlocks) {
   const fs::path dest = xfs_->path() / "installed";
   ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
-  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   EXPECT_TRUE(AllExtentsShared(dest));
 }
 
@@ -254,12 +249,12 @@ TEST_F(FileCopyXfsTest, AcrossFilesystemsTheInstallIsCopied) {
   digest.FillSharedSinks();  // nothing to do
   ASSERT_TRUE(digest.sinks()[0].status);
   ASSERT_TRUE(digest.sinks()[0].file.Commit());
-  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   fs::remove(dest);
 
   // And the cached install from XFS to tmpfs goes through a buffer (copy_file_range: EXDEV).
   ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
-  EXPECT_TRUE(Slurp(dest) == Slurp(object_));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   fs::remove(dest);
 }
 

@@ -24,15 +24,11 @@ namespace shoal {
 namespace {
 namespace fs = std::filesystem;
 using ingest::PipelineOptions;
+using testing::ReadFileBytes;
 using testing::TempDir;
 
 constexpr int kKiB = 1024;  // int: piece sizes are int in the API
 constexpr uint64_t kMiB = 1 << 20;
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void WriteBytes(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -126,7 +122,7 @@ TEST_P(IngestTest, AwkwardSizesMatchReferencesAndLibtorrent) {
       EXPECT_EQ(d->size, size);
       EXPECT_EQ(d->md5.hex(), testing::Md5Hex(file));
       EXPECT_EQ(d->sha256.hex(), testing::Sha256Hex(file));
-      EXPECT_EQ(d->xxh3.hex(), Xxh3Hex(ReadAll(file)));
+      EXPECT_EQ(d->xxh3.hex(), Xxh3Hex(ReadFileBytes(file)));
       EXPECT_EQ(d->piece_size, kPiece);
       EXPECT_EQ(d->piece_roots.size(), (size + kPiece - 1) / kPiece);
 

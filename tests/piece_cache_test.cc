@@ -21,11 +21,6 @@ PieceCache::Bytes PieceOf(const std::string& text) {
   return piece;
 }
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(PieceCacheTest, FindsTheByteOffsetInsideAHeldPiece) {
   PieceCache cache(1 << 20);
   cache.Put("/objects/a", 1000, PieceOf("0123456789"));
@@ -119,7 +114,7 @@ TEST(PieceCacheTest, PrefixDigestReadsHeldPiecesFromMemory) {
   fs::create_directories(file.parent_path());
   constexpr uint64_t kSize = (3 << 20) + 777;
   WriteRandomFile(file, kSize, 5);
-  const std::string original = Slurp(file);
+  const std::string original = ReadFileBytes(file);
   // Pieces 1 and 2 (256 KiB each) are held; then the file's copy of them is overwritten.
   constexpr size_t kPiece = 256 << 10;
   auto cache = std::make_shared<PieceCache>(64 << 20);
@@ -144,7 +139,7 @@ TEST(PieceCacheTest, PrefixDigestReadsHeldPiecesFromMemory) {
   auto [sha256, md5] = digest.Final();
   ASSERT_TRUE(digest.sinks()[0].status);
   ASSERT_TRUE(digest.sinks()[0].file.Commit());
-  EXPECT_TRUE(Slurp(dir / "installed") == original) << "the install holds the cached bytes";
+  EXPECT_TRUE(ReadFileBytes(dir / "installed") == original) << "the install holds the cached bytes";
   // The digests are the original file's: they came from memory, not from the overwritten file.
   const fs::path original_copy = dir / "original";
   std::ofstream(original_copy, std::ios::binary) << original;

@@ -15,11 +15,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(PrefixDigestTest, DigestsAndCopiesEqualTheWholeFile) {
   TempDir dir;
   const fs::path file = dir / "object";
@@ -46,8 +41,8 @@ TEST(PrefixDigestTest, DigestsAndCopiesEqualTheWholeFile) {
     ASSERT_TRUE(sink.status);
     ASSERT_TRUE(sink.file.Commit());
   }
-  EXPECT_EQ(Slurp(dir / "early"), Slurp(file));
-  EXPECT_EQ(Slurp(dir / "late"), Slurp(file));
+  EXPECT_EQ(ReadFileBytes(dir / "early"), ReadFileBytes(file));
+  EXPECT_EQ(ReadFileBytes(dir / "late"), ReadFileBytes(file));
   EXPECT_EQ(fs::status(dir / "late").permissions() & fs::perms::all, fs::perms(0600));
 }
 

@@ -178,6 +178,11 @@ static std::string DigestHex(const fs::path& path, const EVP_MD* md) {
   return ToHex({out, len});
 }
 
+std::string ReadFileBytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 std::string Md5Hex(const fs::path& path) { return DigestHex(path, EVP_md5()); }
 std::string Sha256Hex(const fs::path& path) { return DigestHex(path, EVP_sha256()); }
 

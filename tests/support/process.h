@@ -72,6 +72,9 @@ std::map<std::string, std::string> WaitForReadyFile(
 // Writes `size` bytes of deterministic pseudo-random data (seeded by `seed`) to `path`.
 void WriteRandomFile(const std::filesystem::path& path, uint64_t size, uint64_t seed = 1);
 
+// The whole contents of `path` (empty if it cannot be read).
+std::string ReadFileBytes(const std::filesystem::path& path);
+
 // Whole-file digests via OpenSSL, independent of Shoal's own ingest code.
 std::string Md5Hex(const std::filesystem::path& path);
 std::string Sha256Hex(const std::filesystem::path& path);
