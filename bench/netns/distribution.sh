@@ -13,7 +13,8 @@
 #           then `shoal fetch` on every node at once (skipped while the binaries are not built)
 #   shoal-ss  the same with the origin super-seeding (shoal-seeder --super-seed)
 # SHOAL_SEEDER_ARGS / SHOAL_NODE_ARGS add daemon flags to the Shoal runs (tuning), recorded in
-# the row's note; SHOAL_BENCH_KEEP_LOGS=DIR keeps every case's daemon logs there.
+# the row's note; SHOAL_BENCH_KEEP_LOGS=DIR keeps every case's daemon logs there;
+# SHOAL_BENCH_NETSTAT=1 adds the run's packet counts to the note (net_counters below).
 #
 # Every benchmark process runs at nice --nice (default -10): the machine is shared with other
 # engineers' compilers, and the benchmark should measure the network, not their load.
@@ -166,7 +167,7 @@ record() {
   local method=$1 note="$2; load $load1; net q${queue_ms}ms+$cc; fs $work_fs_used" md5_ok=0 i times
   # How many copies of the file left the origin: 1 is a perfect swarm, N is central push.
   note+="; origin sent $(awk -v b="$((origin_tx1 - origin_tx0))" -v s="$size_bytes" \
-    'BEGIN { printf "%.2f", b / s }') x S"
+    'BEGIN { printf "%.2f", b / s }') x S$(net_note "$net0" "$net1")"
   for ((i = 1; i <= n; i++)); do
     [[ -f $work/node-$i/payload.bin ]] || continue
     [[ $(md5sum <"$work/node-$i/payload.bin" | cut -d' ' -f1) == "$md5" ]] && ((++md5_ok))
@@ -235,14 +236,40 @@ begin_timed() { # start of the timed phase: clocks and CPU counters
   cpu0=$(cpu_busy_total)
   cg0=$(cg_usage_ns)
   origin_tx0=$(origin_tx_bytes)
+  net0=$(net_counters)
   t0=$EPOCHREALTIME
 }
 end_timed() {
   cpu1=$(cpu_busy_total)
   cg1=$(cg_usage_ns)
   origin_tx1=$(origin_tx_bytes)
+  net1=$(net_counters)
 }
 origin_tx_bytes() { nsx 0 cat /sys/class/net/eth0/statistics/tx_bytes; }
+# SHOAL_BENCH_NETSTAT=1: the timed phase's packets, summed over the case's namespaces (origin
+# and nodes), go into the row's note: TCP segments sent, pure ACKs among those received, and
+# the frames (skbs, GSO-sized) the hosts' links sent, with their mean size. Costs two reads of
+# 2 x (N+1) files, outside the timed phase.
+net_counters() {
+  [[ -n ${SHOAL_BENCH_NETSTAT:-} ]] || return 0
+  local i
+  for ((i = 0; i <= n; i++)); do
+    nsx "$i" sh -c 'cat /proc/net/snmp /proc/net/netstat; printf "Link: tx_packets tx_bytes\nLink: %s %s\n" \
+      "$(cat /sys/class/net/eth0/statistics/tx_packets)" "$(cat /sys/class/net/eth0/statistics/tx_bytes)"'
+  done | awk '
+    $1 ~ /:$/ && !($1 in names) { split($0, h); names[$1] = 1; hdr[$1] = $0; next }
+    $1 ~ /:$/ { n = split(hdr[$1], h); for (k = 2; k <= n; k++) sum[$1 h[k]] += $k; delete names[$1] }
+    END { printf "%d %d %d %d %d", sum["Tcp:OutSegs"], sum["Tcp:InSegs"], sum["TcpExt:TCPPureAcks"],
+          sum["Link:tx_packets"], sum["Link:tx_bytes"] }'
+}
+net_note() { # the delta of two net_counters outputs, in words
+  [[ -n ${SHOAL_BENCH_NETSTAT:-} ]] || return 0
+  awk -v a="$1" -v b="$2" -v gib="$((n * size_bytes))" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); g = gib / 1073741824
+    printf "; per GiB: %.0fk TCP segments out, %.0fk pure ACKs in, %.0fk link frames (mean %.1f KB)",
+      (y[1] - x[1]) / g / 1e3, (y[3] - x[3]) / g / 1e3, (y[4] - x[4]) / g / 1e3,
+      (y[4] > x[4]) ? (y[5] - x[5]) / (y[4] - x[4]) / 1e3 : 0 }'
+}
 reset_nodes() {
   local i nss=()
   for ((i = 0; i <= n; i++)); do nss+=("$(ns_name "$i")"); done

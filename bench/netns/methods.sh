@@ -229,6 +229,12 @@ run_shoal-nap() {
   SHOAL_NODE_ARGS="--net-batch-us 2000 ${SHOAL_NODE_ARGS:-}" \
     SHOAL_SEEDER_ARGS="--net-batch-us 2000 ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-nap
 }
+# Shoal with flags under test beside plain `shoal` in one run (A/B without a method per
+# experiment): SHOAL_X_NODE_ARGS and SHOAL_X_SEEDER_ARGS.
+run_shoal-x() {
+  SHOAL_NODE_ARGS="${SHOAL_X_NODE_ARGS:-} ${SHOAL_NODE_ARGS:-}" \
+    SHOAL_SEEDER_ARGS="${SHOAL_X_SEEDER_ARGS:-} ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-x
+}
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
 
 # ---- a waved rollout through the planner (issue 11's shaped-network benchmark) ---------------
