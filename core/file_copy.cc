@@ -56,6 +56,14 @@ bool CanShareBlocks(const fs::path& source_dir, int dest_fd) {
   return shared;
 }
 
+bool CanShareBlocksInto(const fs::path& source_dir, const fs::path& dest_dir) {
+  int dest = ::open(dest_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (dest < 0) return false;
+  const bool shared = CanShareBlocks(source_dir, dest);
+  ::close(dest);
+  return shared;
+}
+
 Status CopyFileContents(int in, int out, uint64_t size, const fs::path& source,
                         const fs::path& dest, bool may_share) {
   uint64_t remaining = size;

@@ -17,6 +17,12 @@ namespace shoal {
 // cannot share; XFS and Btrfs can, on one filesystem, across bind mounts too).
 bool CanShareBlocks(const std::filesystem::path& source_dir, int dest_fd);
 
+// The same probe for a file not made yet: whether a copy from a file in `source_dir` into a new
+// file in `dest_dir` would share blocks, so that space checks need not count it. False if
+// `dest_dir` does not exist or cannot take an unnamed file.
+bool CanShareBlocksInto(const std::filesystem::path& source_dir,
+                        const std::filesystem::path& dest_dir);
+
 // Copies the first `size` bytes of `in` to `out` (both at offset 0): the kernel's
 // copy_file_range, which shares blocks where it can (a reflink) and copies in the kernel where
 // it cannot, or a buffer where it refuses (EXDEV: a cache on tmpfs, installs on ext4). `source`

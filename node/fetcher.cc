@@ -8,6 +8,7 @@
 
 #include "core/disk_io_space.h"
 #include "core/file_check.h"
+#include "core/file_copy.h"
 #include "core/log.h"
 #include "core/paths.h"
 #include "core/piece_cache.h"
@@ -208,8 +209,8 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     if (!*pending->result) co_return pending->result->error();
     outcome.path = *install_path;
   } else if (install_path) {  // cached already, or asked for after verification began
-    if (auto space = CheckFreeSpace({{install_path->parent_path(), record->meta.size}},
-                                    install_path->string());
+    if (auto space =
+            CheckFreeSpace({InstallNeed(*install_path, record->meta.size)}, install_path->string());
         !space) {
       co_return space.error();
     }
@@ -381,8 +382,15 @@ Status Fetcher::CheckSpace(const ArtifactMeta& meta, const std::vector<fs::path>
     needs.push_back({index_.objects_dir(), remaining(download->size, index_.ObjectPath(other))});
   }
   // A staged copy is written beside each destination while the object is checked.
-  for (const auto& dest : dests) needs.push_back({dest.parent_path(), meta.size});
+  for (const auto& dest : dests) needs.push_back(InstallNeed(dest, meta.size));
   return CheckFreeSpace(needs, meta.id.str());
+}
+
+SpaceNeed Fetcher::InstallNeed(const fs::path& dest, uint64_t size) const {
+  // An install that will share the cached file's blocks (XFS, Btrfs) takes no space of its own:
+  // counting it at full size would refuse a file that fits once, as an operator expects it to.
+  const bool shares = share_blocks && CanShareBlocksInto(index_.objects_dir(), dest.parent_path());
+  return {dest.parent_path(), shares ? 0 : size};
 }
 
 void Fetcher::DropPartial(const ArtifactId& id) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/artifact_index.h"
+#include "core/disk_io_space.h"
 #include "core/swarm.h"
 #include "node/origin_client.h"
 #include "node/stream_check.h"
@@ -111,9 +112,13 @@ class Fetcher : public SwarmEvents {
   void Finish(const ArtifactId& id, std::optional<Error> error);
   std::shared_ptr<Download> StartDownload(const ArtifactId& id);
   // Fails, naming the filesystem and the bytes needed, unless the cache has room for the rest of
-  // `meta`'s object next to every other download in flight, and each of `dests` room for a copy.
+  // `meta`'s object next to every other download in flight, and each of `dests` room for a copy
+  // (none where the copy will share the object's blocks).
   Status CheckSpace(const ArtifactMeta& meta,
                     const std::vector<std::filesystem::path>& dests) const;
+  // What an install at `dest` takes of its filesystem: nothing where it will share the cached
+  // file's blocks, else its size.
+  SpaceNeed InstallNeed(const std::filesystem::path& dest, uint64_t size) const;
   // Forgets a partial download: out of the swarm, the index and the disk.
   void DropPartial(const ArtifactId& id);
 

@@ -21,6 +21,7 @@
 
 #include "core/paths.h"
 #include "core/prefix_digest.h"
+#include "tests/support/fleet.h"
 #include "tests/support/process.h"
 
 namespace shoal::testing {
@@ -256,6 +257,55 @@ TEST_F(FileCopyXfsTest, AcrossFilesystemsTheInstallIsCopied) {
   ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
   EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   fs::remove(dest);
+}
+
+// A node's fetch onto the XFS that holds its cache, with room there for the file once but not
+// twice: with sharing off the node refuses it up front (cached file plus install), naming the
+// space; with sharing on (the default) it fetches it, the install sharing the cached file's
+// blocks, and the filesystem loses one copy's worth of space, not two.
+TEST_F(FileCopyXfsTest, FetchNeedsRoomForOneCopyWhenTheInstallSharesBlocks) {
+  constexpr uint64_t kFile = 32 << 20;
+  Fleet fleet(xfs_->path() / "fleet");
+  fleet.StartSeeder();
+  const fs::path payload = dir_ / "payload.bin";  // off the XFS
+  WriteRandomFile(payload, kFile, 21);
+  const std::string id = fleet.Put(payload);
+  fs::create_directories(fleet.OutDir());
+  const fs::path dest = fleet.OutDir() / "app.img";
+
+  // Leave 48 MiB: one copy fits with room to spare, two do not.
+  ::sync();
+  const uint64_t leave = 48ull << 20;
+  ASSERT_GT(FreeBytes(xfs_->path()), leave);
+  const fs::path filler = xfs_->path() / "filler";
+  {
+    int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::posix_fallocate(fd, 0, static_cast<off_t>(FreeBytes(xfs_->path()) - leave)), 0);
+    ::close(fd);
+  }
+  ::sync();
+  const uint64_t free_before = FreeBytes(xfs_->path());
+  ASSERT_LT(free_before, 2 * kFile);
+  ASSERT_GT(free_before, kFile);
+
+  fleet.StartNode(0, {"--install-reflink", "false"});
+  FetchReply refused = fleet.Fetch(0, id, dest.string());
+  ASSERT_FALSE(refused.ok);
+  EXPECT_NE(refused.error.find("not enough disk space"), std::string::npos) << refused.error;
+  EXPECT_NE(refused.error.find(std::to_string(2 * kFile) + " bytes needed"), std::string::npos)
+      << refused.error;
+  EXPECT_FALSE(fs::exists(dest));
+
+  fleet.KillNode(0);
+  fleet.StartNode(0);
+  FetchReply fetched = fleet.Fetch(0, id, dest.string());
+  ASSERT_TRUE(fetched.ok) << fetched.error;
+  EXPECT_EQ(Md5Hex(dest), Md5Hex(payload));
+  EXPECT_TRUE(AllExtentsShared(dest));
+  ::sync();
+  // The cached file took its size; the install next to nothing (a quarter as slack for state).
+  EXPECT_GT(FreeBytes(xfs_->path()) + kFile + kFile / 4, free_before);
 }
 
 }  // namespace
