@@ -247,8 +247,9 @@ end_timed() {
 }
 origin_tx_bytes() { nsx 0 cat /sys/class/net/eth0/statistics/tx_bytes; }
 # SHOAL_BENCH_NETSTAT=1: the timed phase's packets, summed over the case's namespaces (origin
-# and nodes), go into the row's note: TCP segments sent, pure ACKs among those received, and
-# the frames (skbs, GSO-sized) the hosts' links sent, with their mean size. Costs two reads of
+# and nodes), go into the row's note: TCP segments sent with data (retransmissions included)
+# and without (ACKs), the frames (skbs, GSO-sized) the hosts' links sent with their mean size,
+# and delayed ACKs. Costs two reads of
 # 2 x (N+1) files, outside the timed phase.
 net_counters() {
   [[ -n ${SHOAL_BENCH_NETSTAT:-} ]] || return 0
@@ -259,16 +260,18 @@ net_counters() {
   done | awk '
     $1 ~ /:$/ && !($1 in names) { split($0, h); names[$1] = 1; hdr[$1] = $0; next }
     $1 ~ /:$/ { n = split(hdr[$1], h); for (k = 2; k <= n; k++) sum[$1 h[k]] += $k; delete names[$1] }
-    END { printf "%d %d %d %d %d", sum["Tcp:OutSegs"], sum["Tcp:InSegs"], sum["TcpExt:TCPPureAcks"],
-          sum["Link:tx_packets"], sum["Link:tx_bytes"] }'
+    END { printf "%.0f %.0f %.0f %.0f %.0f %.0f", sum["Tcp:OutSegs"], sum["TcpExt:TCPOrigDataSent"],
+          sum["Tcp:RetransSegs"], sum["Link:tx_packets"], sum["Link:tx_bytes"],
+          sum["TcpExt:DelayedACKs"] }'
 }
 net_note() { # the delta of two net_counters outputs, in words
   [[ -n ${SHOAL_BENCH_NETSTAT:-} ]] || return 0
   awk -v a="$1" -v b="$2" -v gib="$((n * size_bytes))" 'BEGIN {
     split(a, x, " "); split(b, y, " "); g = gib / 1073741824
-    printf "; per GiB: %.0fk TCP segments out, %.0fk pure ACKs in, %.0fk link frames (mean %.1f KB)",
-      (y[1] - x[1]) / g / 1e3, (y[3] - x[3]) / g / 1e3, (y[4] - x[4]) / g / 1e3,
-      (y[4] > x[4]) ? (y[5] - x[5]) / (y[4] - x[4]) / 1e3 : 0 }'
+    data = y[2] - x[2] + y[3] - x[3]
+    printf "; per GiB: %.0fk data segments, %.0fk other segments (ACKs), %.0fk link frames (mean %.1f KB), %.0fk delayed ACKs",
+      data / g / 1e3, (y[1] - x[1] - data) / g / 1e3, (y[4] - x[4]) / g / 1e3,
+      (y[4] > x[4]) ? (y[5] - x[5]) / (y[4] - x[4]) / 1e3 : 0, (y[6] - x[6]) / g / 1e3 }'
 }
 reset_nodes() {
   local i nss=()
