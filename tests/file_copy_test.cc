@@ -1,7 +1,8 @@
 // Installs that share the downloaded file's blocks (core/file_copy.h): on a real XFS (a loop
 // mount; needs root, mkfs.xfs and a loop device, and skips without them) the streamed install
 // is a copy that shares the file's blocks (a reflink), and so is the cached install; across
-// filesystems, and on tmpfs, the bytes are copied.
+// filesystems, and on tmpfs, the bytes are copied. A real node's fetch onto such an XFS needs
+// room for the file once, not twice.
 #include "core/file_copy.h"
 
 #include <fcntl.h>

@@ -249,8 +249,7 @@ origin_tx_bytes() { nsx 0 cat /sys/class/net/eth0/statistics/tx_bytes; }
 # SHOAL_BENCH_NETSTAT=1: the timed phase's packets, summed over the case's namespaces (origin
 # and nodes), go into the row's note: TCP segments sent with data (retransmissions included)
 # and without (ACKs), the frames (skbs, GSO-sized) the hosts' links sent with their mean size,
-# and delayed ACKs. Costs two reads of
-# 2 x (N+1) files, outside the timed phase.
+# and delayed ACKs. Costs two reads of 2 x (N+1) files, outside the timed phase.
 net_counters() {
   [[ -n ${SHOAL_BENCH_NETSTAT:-} ]] || return 0
   local i
