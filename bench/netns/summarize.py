@@ -32,7 +32,7 @@ def origin(r):
 
 
 print(f"{'method':8} {'N':>3} {'rate':8} {'runs':>4} {'median s':>8} {'ratio':>6} {'spread':>7} "
-      f"{'CPU s/GiB':>10} {'origin':>6}  times", file=sys.stderr)
+      f"{'CPU s/GiB':>10} {'machine':>8} {'origin':>6}  times", file=sys.stderr)
 for key, rs in sorted(cases.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
     ok = [r for r in rs if "INCOMPLETE" not in r["note"] and r["wall_s"]]
     pick = sorted(ok or rs, key=lambda r: float(r["wall_s"] or 0))
@@ -41,11 +41,15 @@ for key, rs in sorted(cases.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
     mwall = statistics.median(walls) if walls else 0
     spread = (max(walls) - min(walls)) / mwall * 100 if len(walls) > 1 and mwall else 0
     cpus = [float(r["proc_cpu_s_per_GiB"]) for r in ok if r["proc_cpu_s_per_GiB"]]
+    # The whole machine's busy CPU over the run: softirq included wherever it ran, so no method
+    # is charged for another's packets; other users' load too (bg_cpu_pct, before the case).
+    machine = [float(r["machine_cpu_s_per_GiB"]) for r in ok if r["machine_cpu_s_per_GiB"]]
     origins = [o for o in (origin(r) for r in ok) if o is not None]
     out = dict(med)
     base = re.sub(r"; origin sent [0-9.]+ x S", "", med["note"])
     extra = (f"median of {len(rs)} runs (times {'/'.join(f'{w:.1f}' for w in walls)} s, "
              f"spread {spread:.0f}%; proc CPU s/GiB {'/'.join(f'{c:.1f}' for c in cpus)}; "
+             f"machine CPU s/GiB {'/'.join(f'{c:.1f}' for c in machine)}; "
              f"origin sent {'/'.join(f'{o:.2f}' for o in origins)} x S)")
     if len(ok) < len(rs):
         extra += f"; {len(rs) - len(ok)} of {len(rs)} runs INCOMPLETE"
@@ -55,5 +59,6 @@ for key, rs in sorted(cases.items(), key=lambda kv: (int(kv[0][1]), kv[0][0])):
     print(f"{key[0]:8} {key[1]:>3} {key[2]:8} {len(rs):>4} {float(med['wall_s'] or 0):8.1f} "
           f"{med['ratio']:>6} {spread:6.0f}% "
           f"{statistics.median(cpus) if cpus else 0:10.1f} "
+          f"{statistics.median(machine) if machine else 0:8.1f} "
           f"{statistics.median(origins) if origins else 0:6.2f}  "
           f"{' '.join(f'{w:.1f}' for w in walls)}", file=sys.stderr)
