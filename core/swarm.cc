@@ -249,6 +249,25 @@ void Swarm::UpdatePicking(Torrent& t) {
                        : PickPriorities(t.pieces, stripe, t.cursor, window, availability));
 }
 
+void Swarm::WantEveryMissingPiece(const ArtifactId& id, Torrent& t) {
+  // Asked of libtorrent, not of Shoal's record: a node was once seen waiting forever with
+  // two pieces it lacked still at priority 0 in libtorrent while the record said otherwise, so
+  // SetPriorities' difference sent nothing (swarm_test, NodesFetchFromAnOriginThatDoesNotDispatch).
+  const std::vector<lt::download_priority_t> priorities = t.handle.get_piece_priorities();
+  const lt::torrent_status st = t.handle.status(lt::torrent_handle::query_pieces);
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
+  for (lt::piece_index_t i : st.pieces.range()) {
+    const auto at = static_cast<size_t>(static_cast<int>(i));
+    if (st.pieces[i] || at >= priorities.size() || priorities[at] != lt::dont_download) continue;
+    changes.emplace_back(i, lt::default_priority);
+    if (at < t.priorities.size()) t.priorities[at] = 4;
+  }
+  if (changes.empty()) return;
+  SHOAL_LOG(Warn) << id.str() << ": " << changes.size()
+                  << " missing pieces were still unwanted in libtorrent; wanting them now";
+  t.handle.prioritize_pieces(changes);
+}
+
 void Swarm::SetPriorities(Torrent& t, std::vector<uint8_t> wanted) {
   std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> changes;
   const bool first = t.priorities.size() != wanted.size();
@@ -389,6 +408,7 @@ void Swarm::PumpAlerts() {
                           << " of " << t.pieces << " are missing; wanting them all now";
           t.rescue = true;
           UpdatePicking(t);
+          WantEveryMissingPiece(*id, t);
           continue;
         }
         t.downloading = false;

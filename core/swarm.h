@@ -147,6 +147,9 @@ class Swarm {
   void PieceVerified(const ArtifactId& id, Torrent& t, int piece);
   // Piece priorities (core/swarm_picking.h) are recomputed at most every 200 ms.
   void MarkPickingDirty(Torrent& t);
+  // Every piece libtorrent does not hold and has at priority 0 gets wanted (the rescue of a
+  // download that libtorrent calls finished with pieces still missing).
+  void WantEveryMissingPiece(const ArtifactId& id, Torrent& t);
   void UpdatePicking(Torrent& t);
   // Gives libtorrent the priorities in `wanted` that changed (all of them the first time).
   void SetPriorities(Torrent& t, std::vector<uint8_t> wanted);
