@@ -105,6 +105,8 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
       if (alive.lock()) PumpAlerts();
     });
   });
+  unchoke_slots_ = 0;  // unknown: a settings override may have set any limit
+  UpdateUnchokeSlots();
   ScheduleResumeSaves();
 }
 
@@ -183,6 +185,7 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
     t.downloading = true;
     t.have.assign(static_cast<size_t>(pieces), false);
     UpdatePicking(t);  // before the first request goes out
+    UpdateUnchokeSlots();
   }
   return Status::Ok();
 }
@@ -193,6 +196,25 @@ void Swarm::Remove(const ArtifactId& id, bool delete_file) {
   session_->remove_torrent(it->second.handle,
                            delete_file ? lt::session::delete_files : lt::remove_flags_t{});
   torrents_.erase(it);
+  UpdateUnchokeSlots();
+}
+
+void Swarm::UpdateUnchokeSlots() {
+  if (options_.origin || options_.download_unchoke_slots <= 0) return;
+  const bool downloading = std::any_of(torrents_.begin(), torrents_.end(),
+                                       [](const auto& entry) { return entry.second.downloading; });
+  const int slots = downloading ? options_.download_unchoke_slots : -1;
+  if (slots == unchoke_slots_) return;
+  unchoke_slots_ = slots;
+  // Back to -1, libtorrent unchokes every interested peer at once (update_unchoke_limit).
+  lt::settings_pack s;
+  s.set_int(lt::settings_pack::unchoke_slots_limit, slots);
+  session_->apply_settings(std::move(s));
+  if (slots < 0) {
+    SHOAL_LOG(Info) << "unchoking every interested peer (no download in progress)";
+  } else {
+    SHOAL_LOG(Info) << "unchoking at most " << slots << " peers while downloading";
+  }
 }
 
 std::pair<int, int> Swarm::PieceLayout(const ArtifactId& id) const {
@@ -412,6 +434,7 @@ void Swarm::PumpAlerts() {
           continue;
         }
         t.downloading = false;
+        UpdateUnchokeSlots();
         events_.OnFinished(*id);
       }
     } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {

@@ -75,6 +75,13 @@ struct SwarmOptions {
   // accepts that, and its own origin picking (stripe, columns) then steps aside. Off with
   // super-seeding, which hides pieces its own way.
   bool dispatch = true;
+  // Peers a node unchokes at once while it downloads (0: every interested peer). Once it only
+  // seeds it unchokes every interested peer again, so that the last hosts are not left waiting
+  // for a seed's rotation. Fewer flows at once are faster flows, which leave in larger frames:
+  // fewer frames and ACKs per GiB, each of which costs softirq work whatever its size
+  // (bench/results/tuning.md, issue 12 rounds 8 and 9). Not for the origin, which only seeds.
+  // Takes precedence over a `unchoke_slots_limit` in `settings`.
+  int download_unchoke_slots = 0;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -151,6 +158,8 @@ class Swarm {
   // download that libtorrent calls finished with pieces still missing).
   void WantEveryMissingPiece(const ArtifactId& id, Torrent& t);
   void UpdatePicking(Torrent& t);
+  // Applies download_unchoke_slots: its limit while any torrent downloads, none otherwise.
+  void UpdateUnchokeSlots();
   // Gives libtorrent the priorities in `wanted` that changed (all of them the first time).
   void SetPriorities(Torrent& t, std::vector<uint8_t> wanted);
   std::optional<ArtifactId> IdOf(const libtorrent::torrent_handle& h) const;
@@ -190,6 +199,7 @@ class Swarm {
   boost::asio::steady_timer resume_timer_;
   boost::asio::steady_timer picking_timer_;
   bool picking_armed_ = false;
+  int unchoke_slots_ = -1;     // the unchoke_slots_limit last given to libtorrent
   int stripe_start_ppm_ = -1;  // the stripe's start in millionths of the file, < 0: no stripe
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int listen_port_ = 0;

@@ -33,6 +33,11 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
                  "origin dispatch: the origin hands each downloading node the pieces no node holds "
                  "yet and the nodes trade the rest (origin: do it; node: accept it)")
       ->capture_default_str();
+  app.add_option("--download-unchoke-slots", options.download_unchoke_slots,
+                 "peers unchoked at once while this node downloads (0: every interested one); "
+                 "seeding only, it unchokes every interested peer")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   app.add_option("--bt-setting", options.settings,
                  "NAME=VALUE: override a libtorrent settings_pack entry (repeatable)");
 }

@@ -16,13 +16,6 @@ namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The node's own account of a fetch ("took N payload bytes, M of them from the origin"): the
 // last such line in its log, as {N, M}.
 std::pair<uint64_t, uint64_t> TakenBytes(const std::string& log) {
@@ -285,11 +278,39 @@ TEST(SwarmTest, ColumnPickingFetchesWhatItLeftToAbsentColumnOwners) {
       << "the node never held every wanted piece with pieces missing: nothing was tested";
   ExpectStreamedCheckOf(log, file, "node 0");
   // Progress counts the whole file, pieces left at priority 0 included.
-  if (last_total != 0) EXPECT_EQ(last_total, kSize);
+  if (last_total != 0) {
+    EXPECT_EQ(last_total, kSize);
+  }
   // Every piece came from the origin once (a few blocks may be requested twice at the end).
   auto [taken, from_origin] = TakenBytes(log);
   EXPECT_GE(taken, kSize);
   EXPECT_LE(taken, kSize + kSize / 20);
+}
+
+// --download-unchoke-slots: a node serves at most that many peers at once while it downloads
+// and every interested peer once it only seeds. Capped, the swarm still trades and completes.
+TEST(SwarmTest, NodesCappingUnchokesWhileDownloadingStillTradeAndComplete) {
+  TempDir dir;
+  Fleet fleet(dir.path());
+  fleet.StartSeeder({"--upload-limit", "8000000"});
+  constexpr int kNodes = 4;
+  for (int i = 0; i < kNodes; ++i) fleet.StartNode(i, {"--download-unchoke-slots", "2"});
+  fs::path file = dir / "artifact.bin";
+  WriteRandomFile(file, 16 << 20, 77);
+  std::string id = fleet.Put(file);
+  std::vector<FetchReply> replies = FetchOnNodes(fleet, id, kNodes);
+  uint64_t uploaded_by_nodes = 0;
+  for (int i = 0; i < kNodes; ++i) {
+    ASSERT_TRUE(replies[i].ok) << "node " << i << ": " << replies[i].error;
+    EXPECT_EQ(Md5Hex(replies[i].path), Md5Hex(file)) << "node " << i;
+    uploaded_by_nodes += fleet.UploadedBytes(i);
+    const std::string log = fleet.node(i).Stderr();
+    const auto capped = log.find("unchoking at most 2 peers while downloading");
+    ASSERT_NE(capped, std::string::npos) << "node " << i << " never capped its unchokes";
+    EXPECT_NE(log.find("unchoking every interested peer", capped), std::string::npos)
+        << "node " << i << " kept its cap after the download";
+  }
+  EXPECT_GT(uploaded_by_nodes, 0u) << "the capped nodes did not serve each other";
 }
 
 TEST(SwarmTest, RefusesBadRequestsWithClearErrors) {

@@ -268,8 +268,8 @@ net_note() { # the delta of two net_counters outputs, in words
   awk -v a="$1" -v b="$2" -v gib="$((n * size_bytes))" 'BEGIN {
     split(a, x, " "); split(b, y, " "); g = gib / 1073741824
     data = y[2] - x[2] + y[3] - x[3]
-    printf "; per GiB: %.0fk data segments, %.0fk other segments (ACKs), %.0fk link frames (mean %.1f KB), %.0fk delayed ACKs",
-      data / g / 1e3, (y[1] - x[1] - data) / g / 1e3, (y[4] - x[4]) / g / 1e3,
+    printf "; per GiB: %.0fk data segments (%.1fk retransmitted), %.0fk other segments (ACKs), %.0fk link frames (mean %.1f KB), %.0fk delayed ACKs",
+      data / g / 1e3, (y[3] - x[3]) / g / 1e3, (y[1] - x[1] - data) / g / 1e3, (y[4] - x[4]) / g / 1e3,
       (y[4] > x[4]) ? (y[5] - x[5]) / (y[4] - x[4]) / 1e3 : 0, (y[6] - x[6]) / g / 1e3 }'
 }
 reset_nodes() {
