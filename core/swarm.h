@@ -79,8 +79,9 @@ struct SwarmOptions {
   // seeds it unchokes every interested peer again, so that the last hosts are not left waiting
   // for a seed's rotation. Fewer flows at once are faster flows, which leave in larger frames:
   // fewer frames and ACKs per GiB, each of which costs softirq work whatever its size
-  // (bench/results/tuning.md, issue 12 rounds 8 and 9). Not for the origin, which only seeds.
-  // Takes precedence over a `unchoke_slots_limit` in `settings`.
+  // (bench/results/tuning.md, issue 12 rounds 8 and 9). Off by default: at 25 Mbit/s and N=16, 8
+  // cut the machine's CPU per GiB 8% but made the slowest host 0.2-2.8% later. Not for the
+  // origin, which only seeds. Takes precedence over a `unchoke_slots_limit` in `settings`.
   int download_unchoke_slots = 0;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
