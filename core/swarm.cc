@@ -105,7 +105,6 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
       if (alive.lock()) PumpAlerts();
     });
   });
-  unchoke_slots_ = 0;  // unknown: a settings override may have set any limit
   UpdateUnchokeSlots();
   ScheduleResumeSaves();
 }

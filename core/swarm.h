@@ -200,7 +200,9 @@ class Swarm {
   boost::asio::steady_timer resume_timer_;
   boost::asio::steady_timer picking_timer_;
   bool picking_armed_ = false;
-  int unchoke_slots_ = -1;     // the unchoke_slots_limit last given to libtorrent
+  // The unchoke_slots_limit last given to libtorrent; 0 before the first (a settings override
+  // may have set any limit, so the constructor always applies one).
+  int unchoke_slots_ = 0;
   int stripe_start_ppm_ = -1;  // the stripe's start in millionths of the file, < 0: no stripe
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int listen_port_ = 0;
