@@ -14,6 +14,7 @@
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/disk_io.h"
 #include "core/log.h"
@@ -59,7 +60,8 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
       options_(std::move(options)),
       events_(events),
       resume_timer_(io),
-      picking_timer_(io) {
+      picking_timer_(io),
+      stall_timer_(io) {
   if (options_.origin || options_.column_name.empty()) options_.origin_columns = 0;
   if (!options_.stripe_name.empty() && !options_.origin && options_.stripe_bytes > 0 &&
       options_.origin_columns == 0)
@@ -107,6 +109,7 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
   });
   UpdateUnchokeSlots();
   ScheduleResumeSaves();
+  if (options_.stall_report_s > 0) ScheduleStallChecks();
 }
 
 Swarm::~Swarm() {
@@ -183,6 +186,8 @@ Status Swarm::Add(const ArtifactMeta& meta, const std::filesystem::path& save_di
   if (mode == AddMode::kDownload) {
     t.downloading = true;
     t.have.assign(static_cast<size_t>(pieces), false);
+    if (options_.stall_report_s > 0)
+      t.stall.emplace(StallWatch::Clock::now(), std::chrono::seconds(options_.stall_report_s));
     UpdatePicking(t);  // before the first request goes out
     UpdateUnchokeSlots();
   }
@@ -225,6 +230,12 @@ std::pair<int, int> Swarm::PieceLayout(const ArtifactId& id) const {
 void Swarm::PieceVerified(const ArtifactId& id, Torrent& t, int piece) {
   if (!t.downloading || piece < 0 || piece >= t.pieces) return;
   t.have[static_cast<size_t>(piece)] = true;
+  if (t.stall) {
+    if (auto stalled = t.stall->Progress(StallWatch::Clock::now()))
+      SHOAL_LOG(Info) << id.str() << ": piece " << piece << " verified; the stall lasted "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(*stalled).count()
+                      << " ms";
+  }
   while (t.cursor < t.pieces && t.have[static_cast<size_t>(t.cursor)]) ++t.cursor;
   events_.OnPieceVerified(id, piece);
   MarkPickingDirty(t);
@@ -386,6 +397,30 @@ void Swarm::ScheduleResumeSaves() {
     if (ec || !alive.lock()) return;
     SaveResumeData();
     ScheduleResumeSaves();
+  });
+}
+
+void Swarm::ScheduleStallChecks() {
+  stall_timer_.expires_after(1s);
+  std::weak_ptr<bool> alive = alive_;
+  stall_timer_.async_wait([this, alive](boost::system::error_code ec) {
+    if (ec || !alive.lock()) return;
+    const auto now = StallWatch::Clock::now();
+    for (auto& [id, t] : torrents_) {
+      if (!t.downloading || !t.stall) continue;
+      const auto stalled = t.stall->Due(now);
+      if (!stalled) continue;
+      // One log line per line of the report: the log's contract is a line per message.
+      std::istringstream report(DescribeStall(t.handle));
+      std::string line;
+      std::getline(report, line);
+      SHOAL_LOG(Warn) << id.str() << ": no piece verified for "
+                      << std::chrono::duration_cast<std::chrono::seconds>(*stalled).count()
+                      << " s; " << line;
+      while (std::getline(report, line))
+        SHOAL_LOG(Warn) << id.str() << ": stall: " << line.substr(line.find_first_not_of(' '));
+    }
+    ScheduleStallChecks();
   });
 }
 

@@ -18,6 +18,7 @@
 #include "core/artifact_index.h"
 #include "core/result.h"
 #include "core/swarm_columns.h"
+#include "core/swarm_stall.h"
 
 namespace libtorrent {
 class session;
@@ -83,6 +84,10 @@ struct SwarmOptions {
   // cut the machine's CPU per GiB 8% but made the slowest host 0.2-2.8% later. Not for the
   // origin, which only seeds. Takes precedence over a `unchoke_slots_limit` in `settings`.
   int download_unchoke_slots = 0;
+  // Seconds without a verified piece after which a download's stall is logged (core/
+  // swarm_stall.h): what it lacks, who has been asked for it, what each peer does; again each
+  // time the stall doubles, and its end. 0: never.
+  int stall_report_s = 4;
   // "name=value" overrides of libtorrent settings_pack entries, applied last (for tuning and
   // benchmarks; ValidateSwarmOptions() names any that libtorrent does not know).
   std::vector<std::string> settings;
@@ -151,6 +156,8 @@ class Swarm {
  private:
   void PumpAlerts();
   void ScheduleResumeSaves();
+  // Once a second: logs the downloads that have stalled (stall_report_s).
+  void ScheduleStallChecks();
   struct Torrent;
   void PieceVerified(const ArtifactId& id, Torrent& t, int piece);
   // Piece priorities (core/swarm_picking.h) are recomputed at most every 200 ms.
@@ -185,7 +192,8 @@ class Swarm {
     // Column picking with a count from the swarm (origin_columns < 0); its last value logged.
     std::optional<ColumnCount> column_count;
     int columns = 0;
-    uint64_t size = 0;  // of the file
+    uint64_t size = 0;                // of the file
+    std::optional<StallWatch> stall;  // downloads, with stall_report_s
   };
   // Priorities under column picking (core/swarm_columns.h).
   std::vector<uint8_t> ColumnPicking(Torrent& t, const std::vector<int>& availability, int window);
@@ -199,6 +207,7 @@ class Swarm {
   std::map<ArtifactId, Torrent> torrents_;
   boost::asio::steady_timer resume_timer_;
   boost::asio::steady_timer picking_timer_;
+  boost::asio::steady_timer stall_timer_;
   bool picking_armed_ = false;
   // The unchoke_slots_limit last given to libtorrent; 0 before the first (a settings override
   // may have set any limit, so the constructor always applies one).

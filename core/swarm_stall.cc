@@ -1,0 +1,129 @@
+#include "core/swarm_stall.h"
+
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "core/swarm_origin_bytes.h"
+
+namespace shoal {
+namespace lt = libtorrent;
+
+std::optional<StallWatch::Clock::duration> StallWatch::Progress(Clock::time_point now) {
+  std::optional<Clock::duration> reported;
+  if (next_ != first_) reported = now - since_;
+  since_ = now;
+  next_ = first_;
+  return reported;
+}
+
+std::optional<StallWatch::Clock::duration> StallWatch::Due(Clock::time_point now) {
+  const Clock::duration stalled = now - since_;
+  if (stalled < next_) return std::nullopt;
+  while (next_ <= stalled) next_ *= 2;
+  return stalled;
+}
+
+namespace {
+constexpr int kMaxPeerLines = 32;
+
+std::string Endpoint(const lt::tcp::endpoint& e) {
+  std::ostringstream out;
+  out << e;
+  return out.str();
+}
+
+// "1 peer", "3 peers".
+std::string Count(long n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+long Millis(lt::time_duration d) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+bool IsOrigin(const lt::peer_info& p) {
+  return std::string_view(p.pid.data(), kOriginPeerIdPrefix.size()) == kOriginPeerIdPrefix;
+}
+
+// "3 from 198.18.0.5:6881, 1 from 198.18.0.9:6881": who holds the piece's blocks on request.
+std::string RequestedFrom(const lt::partial_piece_info& piece) {
+  std::map<std::string, int> from;
+  for (int b = 0; b < piece.blocks_in_piece; ++b)
+    if (piece.blocks[b].state == lt::block_info::requested)
+      ++from[Endpoint(piece.blocks[b].peer())];
+  std::string out;
+  for (const auto& [peer, blocks] : from)
+    out += (out.empty() ? "" : ", ") + std::to_string(blocks) + " from " + peer;
+  return out;
+}
+}  // namespace
+
+std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
+  const lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);
+  const std::vector<lt::partial_piece_info> queue = handle.get_download_queue();
+  std::vector<lt::peer_info> peers;
+  handle.get_peer_info(peers);
+  std::vector<int> availability;
+  handle.piece_availability(availability);
+  const std::vector<lt::download_priority_t> priorities = handle.get_piece_priorities();
+  auto about = [&](int piece) {
+    const auto at = static_cast<size_t>(piece);
+    std::ostringstream out;
+    out << Count(at < availability.size() ? availability[at] : 0, "peer") << " with it, priority "
+        << (at < priorities.size() ? static_cast<int>(static_cast<uint8_t>(priorities[at])) : -1);
+    return out.str();
+  };
+
+  const int pieces = st.pieces.size();
+  const int missing = pieces - st.pieces.count();
+  std::ostringstream out;
+  out << missing << " of " << pieces << " pieces missing, " << queue.size() << " of them begun; "
+      << Count(static_cast<long>(peers.size()), "peer") << " connected ("
+      << Count(st.num_seeds, "seed") << ")";
+  int listed = 0;
+  std::set<int> begun;
+  for (const lt::partial_piece_info& piece : queue) {
+    const int index = static_cast<int>(piece.piece_index);
+    begun.insert(index);
+    if (listed++ >= max_pieces) continue;
+    out << "\n  piece " << index << ": " << piece.finished << " of " << piece.blocks_in_piece
+        << " blocks in, " << piece.writing << " being written, " << piece.requested << " requested";
+    if (const std::string from = RequestedFrom(piece); !from.empty()) out << " (" << from << ")";
+    out << "; " << about(index);
+  }
+  for (lt::piece_index_t i : st.pieces.range()) {
+    const int index = static_cast<int>(i);
+    if (st.pieces[i] || begun.count(index)) continue;
+    if (listed++ >= max_pieces) continue;
+    out << "\n  piece " << index << ": not requested; " << about(index);
+  }
+  if (listed > max_pieces) out << "\n  ... and " << listed - max_pieces << " more missing pieces";
+
+  int peer_lines = 0;
+  for (const lt::peer_info& p : peers) {
+    if (peer_lines++ >= kMaxPeerLines) continue;
+    out << "\n  peer " << p.ip << (IsOrigin(p) ? " (origin)" : "") << ": ";
+    if (p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) {
+      out << "connecting";
+      continue;
+    }
+    out << (p.flags & lt::peer_info::remote_choked ? "chokes us" : "unchoked us") << ", "
+        << (p.flags & lt::peer_info::interesting ? "has pieces we want" : "has nothing we want")
+        << ", holds " << p.num_pieces << " pieces; " << p.download_queue_length << " requests out ("
+        << p.timed_out_requests << " timed out, " << p.busy_requests << " end-game), "
+        << p.payload_down_speed << " B/s in, last request " << Millis(p.last_request)
+        << " ms ago, last data " << Millis(p.last_active) << " ms ago, rtt " << p.rtt << " ms";
+    if (p.flags & lt::peer_info::snubbed) out << ", snubbed";
+    if (p.flags & lt::peer_info::endgame_mode) out << ", end-game";
+  }
+  if (peer_lines > kMaxPeerLines)
+    out << "\n  ... and " << peer_lines - kMaxPeerLines << " more peers";
+  return out.str();
+}
+
+}  // namespace shoal
