@@ -75,7 +75,7 @@ class PrefixDigest {
  private:
   bool OpenFile();
   void WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset);
-  void Digest(const char* data, size_t len);  // digests and writes to every sink
+  void Digest(const char* data, size_t len);        // digests and writes to every sink
 
   std::filesystem::path path_;
   std::shared_ptr<const PieceCache> cache_;
