@@ -89,15 +89,14 @@ Status PrefixDigest::AdvanceTo(uint64_t end) {
   return Status::Ok();
 }
 
-uint64_t PrefixDigest::StartWriteback(uint64_t from, uint64_t to) {
+void PrefixDigest::StartWriteback(uint64_t from, uint64_t to) {
   // Sharing the file's blocks first writes its dirty pages out (XFS, Btrfs): start that now, as
   // the copies' writes are started as they go, so that the install at the end finds little left.
   const bool sharing = std::any_of(sinks_.begin(), sinks_.end(),
                                    [](const Sink& s) { return s.shares_blocks && s.status; });
-  if (!sharing || to <= from || !OpenFile()) return 0;
-  ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
-                    SYNC_FILE_RANGE_WRITE);
-  return to - from;
+  if (sharing && to > from && OpenFile())
+    ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
+                      SYNC_FILE_RANGE_WRITE);
 }
 
 void PrefixDigest::Digest(const char* data, size_t len) {

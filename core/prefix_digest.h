@@ -52,12 +52,6 @@ class PrefixDigest {
   // core/file_copy.h) is not written here: FillSharedSinks() fills it at the end.
   void AddSink(StagedFile sink);
 
-  // Starts the file's writeback over [from, to) without waiting for it, if a sink shares the
-  // file's blocks: such a sink's commit (fsync) must write out every dirty page of the file, so
-  // the pages are better on their way before then. AdvanceTo() does this for what it digests;
-  // callers do it for verified bytes ahead of the prefix. Returns the bytes it started.
-  uint64_t StartWriteback(uint64_t from, uint64_t to);
-
   // Fills every sink that shares blocks, once the whole file is digested: a copy that shares
   // the file's blocks (no bytes written; where the filesystem no longer can, the kernel copies).
   void FillSharedSinks();
@@ -76,6 +70,7 @@ class PrefixDigest {
   bool OpenFile();
   void WriteSink(Sink& sink, const char* data, size_t len, uint64_t offset);
   void Digest(const char* data, size_t len);        // digests and writes to every sink
+  void StartWriteback(uint64_t from, uint64_t to);  // of the file, for sinks sharing its blocks
 
   std::filesystem::path path_;
   std::shared_ptr<const PieceCache> cache_;

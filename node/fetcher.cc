@@ -270,8 +270,7 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
           << (streamed.empty() ? "" : " and commit the installs") << "; ";
       if (!streamed.empty())
         how << out.installs_sharing_blocks << " of " << streamed.size()
-            << " installs sharing the file's blocks (writeback started ahead of the digests for "
-            << out.written_back_ahead << " bytes); ";
+            << " installs sharing the file's blocks; ";
       how << out.digested_from_memory << " bytes digested from memory";
       if (const auto& cache = swarm_->piece_cache()) {
         const PieceCache::Counts reads = cache->reads();

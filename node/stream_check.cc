@@ -21,17 +21,13 @@ StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, 
       size_(size),
       piece_length_(piece_length),
       pieces_(pieces),
-      verified_(static_cast<size_t>(std::max(0, pieces)), false),
-      share_blocks_(share_blocks) {}
+      verified_(static_cast<size_t>(std::max(0, pieces)), false) {}
 
 void StreamCheck::PieceVerified(int piece) {
   if (piece < 0 || piece >= pieces_ || verified_[static_cast<size_t>(piece)]) return;
   verified_[static_cast<size_t>(piece)] = true;
   if (++arrived_ * 10 >= pieces_ * 9 && prefix_at_90_ < 0) prefix_at_90_ = frontier_;
-  if (piece != frontier_) {
-    WritebackAhead(piece);
-    return;
-  }
+  if (piece != frontier_) return;
   const int before = frontier_;
   while (frontier_ < pieces_ && verified_[static_cast<size_t>(frontier_)]) ++frontier_;
   if ((frontier_ - before) * 20 >= pieces_)
@@ -47,30 +43,6 @@ void StreamCheck::Post(uint64_t end) {
     (void)state->digest.AdvanceTo(end);
     state->digested.store(state->digest.digested(), std::memory_order_relaxed);
   });
-}
-
-void StreamCheck::WritebackAhead(int piece) {
-  // In the bench (16 nodes on one XFS) the tails left dirty until the commits took 1-3 s of
-  // every node's finish (bench/results/tuning.md, issue 12 round 10).
-  if (!share_blocks_) return;
-  const uint64_t from = static_cast<uint64_t>(piece) * static_cast<uint64_t>(piece_length_);
-  const uint64_t to = std::min(size_, from + static_cast<uint64_t>(piece_length_));
-  if (!ahead_.empty() && ahead_.back().second == from) {
-    ahead_.back().second = to;
-  } else {
-    ahead_.emplace_back(from, to);
-  }
-  ahead_bytes_ += to - from;
-  if (ahead_bytes_ >= kBatch) PostWriteback();
-}
-
-void StreamCheck::PostWriteback() {
-  asio::post(worker_, [state = state_, ranges = std::move(ahead_)] {
-    for (const auto& [from, to] : ranges)
-      state->written_back_ahead += state->digest.StartWriteback(from, to);
-  });
-  ahead_.clear();
-  ahead_bytes_ = 0;
 }
 
 void StreamCheck::AddInstall(StagedFile staged) {
@@ -102,7 +74,6 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
         out.error = Error::of(meta.id.str(), "streamed SHA-256/MD5 do not match the artifact's");
     }
     out.digested_from_memory = digest.digested_from_memory();
-    out.written_back_ahead = state->written_back_ahead;
     if (!out.error) digest.FillSharedSinks();
     for (auto& sink : digest.sinks()) {
       out.installs_sharing_blocks += sink.shares_blocks ? 1 : 0;

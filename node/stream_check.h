@@ -56,9 +56,6 @@ class StreamCheck {
     double tail_seconds = 0;          // digesting what was left at the last piece, and committing
     uint64_t tail_bytes = 0;
     uint64_t digested_from_memory = 0;  // bytes the digests took from the PieceCache
-    // Verified bytes ahead of the prefix whose writeback was started as they came, for installs
-    // that share the file's blocks (otherwise their commit writes them all out at the end).
-    uint64_t written_back_ahead = 0;
     // How the verified prefix grew (tuning, issue 12): where it stood when 90% of the pieces
     // were in, and each piece that moved it by 5% or more with its arrival rank: the pieces
     // that held the digests back.
@@ -75,14 +72,9 @@ class StreamCheck {
         : digest(std::move(file), std::move(cache), share_blocks) {}
     PrefixDigest digest;
     std::atomic<uint64_t> digested{0};  // for the io thread: how far the worker has got
-    uint64_t written_back_ahead = 0;
   };
 
   void Post(uint64_t end);
-  // A verified piece ahead of the prefix: its writeback is started (with others, a batch at a
-  // time) so that a commit sharing the file's blocks finds little dirty data at the end.
-  void WritebackAhead(int piece);
-  void PostWriteback();
 
   boost::asio::thread_pool& worker_;
   std::shared_ptr<State> state_;
@@ -94,9 +86,6 @@ class StreamCheck {
   int prefix_at_90_ = -1;
   std::string blockers_;
   uint64_t posted_ = 0;  // bytes handed to the worker so far
-  bool share_blocks_;
-  std::vector<std::pair<uint64_t, uint64_t>> ahead_;  // byte ranges, adjacent ones merged
-  uint64_t ahead_bytes_ = 0;
   int installs_ = 0;
 };
 

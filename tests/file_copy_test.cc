@@ -13,18 +13,15 @@
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/paths.h"
 #include "core/prefix_digest.h"
-#include "node/stream_check.h"
 #include "tests/support/fleet.h"
 #include "tests/support/process.h"
 
@@ -97,24 +94,6 @@ uint64_t FreeBytes(const fs::path& dir) {
 }
 
 constexpr uint64_t kSize = (24 << 20) + 777;  // not a whole number of blocks
-
-// The dirty pages of `path` in [offset, offset + length), by cachestat(2) (Linux 6.5; the
-// headers of Debian 12 predate it, so by number): nullopt where the kernel lacks it.
-std::optional<uint64_t> DirtyPages(const fs::path& path, uint64_t offset, uint64_t length) {
-  struct Range {
-    uint64_t off, len;
-  } range{offset, length};
-  struct Stat {
-    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
-  } stat{};
-  constexpr long kCachestat = 451;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  const long rc = ::syscall(kCachestat, fd, &range, &stat, 0);
-  ::close(fd);
-  if (rc != 0) return std::nullopt;
-  return stat.nr_dirty;
-}
 
 // Wherever the tests run (tmpfs, ext4, overlayfs: no reflinks), the copy is byte for byte, and
 // a source shorter than promised is an error, not a short install.
@@ -197,36 +176,6 @@ TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
     out << "changed";
   }
   EXPECT_TRUE(ReadFileBytes(object_) == object_bytes);
-}
-
-// A download's verified pieces ahead of the digests' prefix have their writeback started as they
-// come when the install shares the file's blocks, so that its commit (whose fsync writes out the
-// whole file) finds little dirty data at the end; the pieces behind the prefix wait for it.
-TEST_F(FileCopyXfsTest, VerifiedPiecesAheadOfTheDigestsAreWrittenBackAsTheyCome) {
-  // Dirty the whole file again, as a download's writes do.
-  const std::string bytes = ReadFileBytes(object_);
-  {
-    std::ofstream out(object_, std::ios::binary | std::ios::in | std::ios::out);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
-  const std::optional<uint64_t> dirty = DirtyPages(object_, 0, kSize);
-  if (!dirty) GTEST_SKIP() << "no cachestat(2) in this kernel (Linux 6.5+)";
-  ASSERT_GT(*dirty, 0u);
-
-  constexpr int kPieceLength = 1 << 20;
-  const int pieces = static_cast<int>((kSize + kPieceLength - 1) / kPieceLength);
-  boost::asio::thread_pool worker(1);
-  node::StreamCheck check(worker, object_, kSize, kPieceLength, pieces);
-  auto staged = StagedFile::Create(xfs_->path() / "app.img", 0644);
-  ASSERT_TRUE(staged);
-  check.AddInstall(std::move(*staged));
-  // Piece 0 has not come: every later piece is ahead of the prefix.
-  for (int piece = pieces - 1; piece >= pieces / 2; --piece) check.PieceVerified(piece);
-  worker.join();
-
-  const uint64_t half = static_cast<uint64_t>(pieces / 2) * kPieceLength;
-  EXPECT_EQ(DirtyPages(object_, half, kSize - half), 0u) << "the pieces ahead, written back";
-  EXPECT_GT(DirtyPages(object_, 0, half), 0u) << "the pieces not yet verified, left alone";
 }
 
 // The bench's fleet (bench/netns) gives each node its install directory by a bind mount: a
