@@ -233,6 +233,10 @@ merge_row() { # replace the row with the same method/N/rate/size, keep the other
 begin_timed() { # start of the timed phase: clocks and CPU counters
   rm -rf "$work/done"
   mkdir -p "$work/done"
+  # The set-up's writes (the payload, the origin's copy of it, the last run's files) are written
+  # out now, not by the kernel's writeback during the timed phase: every node's final fsync
+  # waited behind them (a first run of a set 1.5-3 s late at N=16, 25 Mbit/s; tuning.md round 10).
+  sync
   cpu0=$(cpu_busy_total)
   cg0=$(cg_usage_ns)
   origin_tx0=$(origin_tx_bytes)
