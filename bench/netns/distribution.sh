@@ -5,7 +5,7 @@
 #   distribution.sh [--nodes "4 8 16 32"] [--rate auto|100mbit] [--size 128M]
 #                   [--methods "http aria2c shoal shoal-ss"] [--bin-dir build/bin] [--timeout-factor 20]
 #                   [--nice -10] [--results bench/results] [--dcs K --wan-rate 200mbit]
-#                   [--repeat K] [--queue-ms 10] [--cc cubic|bbr|host] [--work-fs auto|tmpfs|xfs|disk]
+#                   [--repeat K] [--warmup W] [--queue-ms 10] [--cc cubic|bbr|host] [--work-fs auto|tmpfs|xfs|disk]
 #
 #   http    central push: python3 http.server on the origin, every node curls the file at once
 #   aria2c  swarm of aria2c 1.36 clients with a v1 torrent; the origin seeds; nodes keep seeding
@@ -37,12 +37,15 @@
 # install) queue behind each other, which no real fleet sees. tmpfs: a RAM file system for the
 # case's work directory (disk cost not modelled); disk: /tmp; auto (default): tmpfs when the
 # case's files ((2N + 2) x S) fit in half the available memory, else disk; xfs: an XFS in a
-# sparse image on a tmpfs, loop-mounted (still RAM, but a block file system that can share
+# image on a tmpfs (allocated up front), loop-mounted (still RAM, but a block file system that can share
 # blocks: a Shoal node's install is then a clone of its downloaded file, not a copy). In the
 # row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
 # shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
 # median and spread (summarize.py), and merges each case's median run into distribution.tsv.
+# --warmup W (default 1 with --repeat) first runs the first method W times, uncounted: the first
+# runs of a set were 1.5-3 s slower with 20-30% more CPU for every method, whichever came first
+# (bench/results/tuning.md, issue 12 round 10), which would tax the method listed first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -60,6 +63,8 @@ dcs=1
 wan_rate=""
 results="$repo/bench/results"
 repeat=1
+warmup=""
+warming=0
 queue_ms=10
 cc=cubic
 work_fs=auto
@@ -76,6 +81,7 @@ while (($#)); do
     --wan-rate) wan_rate=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --queue-ms) queue_ms=$2; shift 2 ;;
     --cc) cc=$2; shift 2 ;;
     --work-fs) work_fs=$2; shift 2 ;;
@@ -201,6 +207,11 @@ record() {
     rm -rf "$keep" && mkdir -p "$keep" && cp "$work"/*.log "$keep"/ 2>/dev/null || true
     echo "  logs kept in $keep" >&2
   fi
+  if ((warming)); then
+    awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (%sx), proc CPU %s s/GiB (warm-up, not counted)\n",
+      $1, $2, $3, $6, $8, $17 }' "$work/row"
+    return 0
+  fi
   if [[ -n ${SHOAL_BENCH_KEEP_LOGS:-} ]]; then # tuning runs: keep every case's logs and t0
     local kept="$SHOAL_BENCH_KEEP_LOGS/$method-$n$( ((repeat > 1)) && echo "-r$rep")"
     rm -rf "$kept" && mkdir -p "$kept" && cp "$work"/*.log "$kept"/ 2>/dev/null
@@ -214,6 +225,17 @@ record() {
   fi
   awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",
     $1, $2, $3, $6, $7, $8, $12, $13, $14, $17, $18 }' "$work/row"
+}
+
+# run_case METHOD: one run of METHOD on the current topology, in a cgroup of its own.
+run_case() {
+  reset_nodes
+  bg=$(background_cpu)
+  load1=$(cut -d' ' -f1 /proc/loadavg)  # other users' run queue: swarm times suffer above ~2
+  cg_new "$1-$n"
+  "run_$1" || echo "  $1 failed (exit $?)" >&2
+  reset_nodes
+  cg_drop
 }
 
 header=$'method\tN\trate\tsize\tgoodput_MBps\twall_s\tTstar_s\tratio\tratio_nominal\tfirst_s\tmedian_s\tmd5_ok\tmachine_cpu_pct\tbg_cpu_pct\tmachine_cpu_s_per_GiB\tproc_cpu_s\tproc_cpu_s_per_GiB\tnote'
@@ -348,17 +370,15 @@ for n in $nodes_list; do
   fi
   timeout_s=$(awk -v f="$timeout_factor" -v n="$n" -v s="$size_bytes" -v g="$goodput" \
     'BEGIN { printf "%d", 60 + f * s / g * (n > 4 ? n / 4 : 1) }')
+  warming=1
+  for ((rep = 1; rep <= ${warmup:-$((repeat > 1 ? 1 : 0))}; rep++)); do
+    echo "  -- warm-up $rep: ${methods%% *}, not counted"
+    run_case "${methods%% *}"
+  done
+  warming=0
   for ((rep = 1; rep <= repeat; rep++)); do
     ((repeat > 1)) && echo "  -- run $rep of $repeat"
-    for method in $methods; do
-      reset_nodes
-      bg=$(background_cpu)
-      load1=$(cut -d' ' -f1 /proc/loadavg)  # other users' run queue: swarm times suffer above ~2
-      cg_new "$method-$n"
-      "run_$method" || echo "  $method failed (exit $?)" >&2
-      reset_nodes
-      cg_drop
-    done
+    for method in $methods; do run_case "$method"; done
   done
   if ((repeat > 1)); then
     python3 "$here/summarize.py" "$runs_tsv" "$session" 2>"$work/summary" >"$work/medians"
