@@ -38,6 +38,11 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
                  "seeding only, it unchokes every interested peer")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  app.add_option("--stall-report", options.stall_report_s,
+                 "seconds without a verified piece after which a download's stall is logged, "
+                 "with what it lacks and what each peer does (0: never)")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   app.add_option("--bt-setting", options.settings,
                  "NAME=VALUE: override a libtorrent settings_pack entry (repeatable)");
 }

@@ -1,5 +1,6 @@
 // A stalled download, explained (core/swarm_stall.h): when the report is due, and what a node
-// logs when its only source, a real shoal-seeder, freezes mid-download (SIGSTOP) and comes back.
+// logs (`--stall-report 2`) when its only source, a real shoal-seeder, freezes mid-download
+// (SIGSTOP) and comes back.
 #include "core/swarm_stall.h"
 
 #include <gtest/gtest.h>
@@ -52,7 +53,7 @@ TEST(SwarmStallTest, NodeExplainsAFrozenOriginAndCompletesOnceItReturns) {
   TempDir dir;
   Fleet fleet(dir.path());
   fleet.StartSeeder({"--upload-limit", "2000000"});  // 16 MiB in about 8 s
-  fleet.StartNode(0);
+  fleet.StartNode(0, {"--stall-report", "2"});
   fs::path file = dir / "artifact.bin";
   WriteRandomFile(file, 16 << 20, 91);
   const std::string id = fleet.Put(file);
@@ -82,7 +83,7 @@ TEST(SwarmStallTest, NodeExplainsAFrozenOriginAndCompletesOnceItReturns) {
   EXPECT_EQ(Md5Hex(reply.path), Md5Hex(file));
 
   const std::string log = fleet.node(0).Stderr();
-  const auto report = log.find(id + ": no piece verified for 4 s; ");
+  const auto report = log.find(id + ": no piece verified for 2 s; ");
   ASSERT_NE(report, std::string::npos) << log;
   // What it lacks, who holds its requests (the origin, the only peer), and that it ended.
   EXPECT_NE(log.find(" pieces missing, ", report), std::string::npos) << log;
