@@ -306,6 +306,8 @@ reset_nodes() {
   # Shoal's caches and the planner's state too: the work file system is sized for one method's
   # copies (aria2c-checked after shoal ran out of space while this stayed).
   rm -rf "$work/state" "$work/planner-state"
+  # Each run's logs are its own: an aria2c run's kept logs carried the last Shoal run's node logs.
+  rm -f "$work"/*.log
   client_pids=()
 }
 
