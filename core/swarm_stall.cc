@@ -37,6 +37,26 @@ std::string Endpoint(const lt::tcp::endpoint& e) {
   return out.str();
 }
 
+// libtorrent's state of the torrent, as a word an operator can read.
+const char* StateName(lt::torrent_status::state_t state) {
+  switch (state) {
+    case lt::torrent_status::checking_files:
+      return "checking its files";
+    case lt::torrent_status::downloading_metadata:
+      return "waiting for metadata";
+    case lt::torrent_status::downloading:
+      return "downloading";
+    case lt::torrent_status::finished:
+      return "finished";
+    case lt::torrent_status::seeding:
+      return "seeding";
+    case lt::torrent_status::checking_resume_data:
+      return "checking its resume data";
+    default:
+      return "in an unknown state";
+  }
+}
+
 // "1 peer", "3 peers".
 std::string Count(long n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
@@ -84,7 +104,9 @@ std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
   std::ostringstream out;
   out << missing << " of " << pieces << " pieces missing, " << queue.size() << " of them begun; "
       << Count(static_cast<long>(peers.size()), "peer") << " connected ("
-      << Count(st.num_seeds, "seed") << ")";
+      << Count(st.num_seeds, "seed") << "); " << StateName(st.state);
+  if (st.flags & lt::torrent_flags::paused) out << ", paused";
+  if (st.errc) out << ", error: " << st.errc.message();
   int listed = 0;
   std::set<int> begun;
   for (const lt::partial_piece_info& piece : queue) {

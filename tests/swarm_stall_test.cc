@@ -87,6 +87,7 @@ TEST(SwarmStallTest, NodeExplainsAFrozenOriginAndCompletesOnceItReturns) {
   ASSERT_NE(report, std::string::npos) << log;
   // What it lacks, who holds its requests (the origin, the only peer), and that it ended.
   EXPECT_NE(log.find(" pieces missing, ", report), std::string::npos) << log;
+  EXPECT_NE(log.find("); downloading\n", report), std::string::npos) << log;
   EXPECT_NE(log.find(id + ": stall: piece ", report), std::string::npos) << log;
   const auto origin = log.find(" (origin): ", report);
   ASSERT_NE(origin, std::string::npos) << log;
