@@ -109,7 +109,8 @@ Swarm::Swarm(boost::asio::io_context& io, SwarmOptions options, SwarmEvents& eve
   });
   UpdateUnchokeSlots();
   ScheduleResumeSaves();
-  if (options_.stall_report_s > 0) ScheduleStallChecks();
+  // The origin only seeds: nothing of its can stall, and its timer would only wake it.
+  if (options_.stall_report_s > 0 && !options_.origin) ScheduleStallChecks();
 }
 
 Swarm::~Swarm() {

@@ -7,6 +7,10 @@
 namespace shoal {
 namespace lt = libtorrent;
 
+bool IsOriginPeerId(const lt::peer_id& pid) {
+  return std::memcmp(pid.data(), kOriginPeerIdPrefix.data(), kOriginPeerIdPrefix.size()) == 0;
+}
+
 namespace {
 class OriginPeer : public lt::peer_plugin {
  public:
@@ -17,13 +21,11 @@ class OriginPeer : public lt::peer_plugin {
   // outgoing connection does not know it when the plugin is created, hence the lazy check.
   bool on_piece(const lt::peer_request& piece, lt::span<const char>) override {
     if (!checked_) {
-      const lt::peer_id& pid = peer_.pid();
-      from_origin_ = std::memcmp(pid.data(), kOriginPeerIdPrefix.data(),
-                                 kOriginPeerIdPrefix.size()) == 0;
+      from_origin_ = IsOriginPeerId(peer_.pid());
       checked_ = true;
     }
-    if (from_origin_) counter_->fetch_add(static_cast<uint64_t>(piece.length),
-                                          std::memory_order_relaxed);
+    if (from_origin_)
+      counter_->fetch_add(static_cast<uint64_t>(piece.length), std::memory_order_relaxed);
     return false;  // libtorrent handles the block as usual
   }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <libtorrent/extensions.hpp>
+#include <libtorrent/peer_id.hpp>
 #include <memory>
 #include <string_view>
 
@@ -16,6 +17,9 @@ namespace shoal {
 // Peer-id prefixes (Azureus style, 8 characters) of the origin's and the nodes' sessions.
 inline constexpr std::string_view kOriginPeerIdPrefix = "-SO0100-";
 inline constexpr std::string_view kNodePeerIdPrefix = "-SN0100-";
+
+// Whether `pid` is the origin's (starts with kOriginPeerIdPrefix).
+bool IsOriginPeerId(const libtorrent::peer_id& pid);
 
 // Written on libtorrent's network thread, read on any other.
 using OriginByteCounter = std::shared_ptr<std::atomic<uint64_t>>;

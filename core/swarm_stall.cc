@@ -66,10 +66,6 @@ long Millis(lt::time_duration d) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-bool IsOrigin(const lt::peer_info& p) {
-  return std::string_view(p.pid.data(), kOriginPeerIdPrefix.size()) == kOriginPeerIdPrefix;
-}
-
 // "3 from 198.18.0.5:6881, 1 from 198.18.0.9:6881": who holds the piece's blocks on request.
 std::string RequestedFrom(const lt::partial_piece_info& piece) {
   std::map<std::string, int> from;
@@ -129,7 +125,7 @@ std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
   int peer_lines = 0;
   for (const lt::peer_info& p : peers) {
     if (peer_lines++ >= kMaxPeerLines) continue;
-    out << "\n  peer " << p.ip << (IsOrigin(p) ? " (origin)" : "") << ": ";
+    out << "\n  peer " << p.ip << (IsOriginPeerId(p.pid) ? " (origin)" : "") << ": ";
     if (p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) {
       out << "connecting";
       continue;

@@ -14,10 +14,10 @@ struct torrent_handle;
 
 namespace shoal {
 
-// When to report a stall: first once it has lasted `first`, then each time it has doubled (3, 6,
-// 12, ... s), so that a download waiting an hour for a lost origin logs a dozen reports, not
-// thousands. Progress (a verified piece) ends the stall; it returns the stall's length if the
-// stall was reported, so that its end can be logged too.
+// When to report a stall: first once it has lasted `first`, then each time it has doubled (4, 8,
+// 16, ... s with the default of 4), so that a download waiting an hour for a lost origin logs a
+// dozen reports, not thousands. Progress (a verified piece) ends the stall; it returns the stall's
+// length if the stall was reported, so that its end can be logged too.
 class StallWatch {
  public:
   using Clock = std::chrono::steady_clock;
