@@ -37,15 +37,15 @@
 # install) queue behind each other, which no real fleet sees. tmpfs: a RAM file system for the
 # case's work directory (disk cost not modelled); disk: /tmp; auto (default): tmpfs when the
 # case's files ((2N + 2) x S) fit in half the available memory, else disk; xfs: an XFS in a
-# image on a tmpfs (allocated up front), loop-mounted (still RAM, but a block file system that can share
-# blocks: a Shoal node's install is then a clone of its downloaded file, not a copy). In the
-# row's note.
+# image on a tmpfs (allocated up front), loop-mounted (still RAM, but a block file system that
+# can share blocks: a Shoal node's install is then a clone of its downloaded file, not a copy).
+# In the row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
 # shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
 # median and spread (summarize.py), and merges each case's median run into distribution.tsv.
 # --warmup W (default 1 with --repeat) first runs the first method W times, uncounted: the first
-# runs of a set were 1.5-3 s slower with 20-30% more CPU for every method, whichever came first
-# (bench/results/tuning.md, issue 12 round 10), which would tax the method listed first.
+# runs of a set were 1.5-4 s slower with 20-30% more CPU for every method, whichever came first
+# (cause open; bench/results/tuning.md, issue 12 round 10), which taxed the method listed first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -255,9 +255,9 @@ merge_row() { # replace the row with the same method/N/rate/size, keep the other
 begin_timed() { # start of the timed phase: clocks and CPU counters
   rm -rf "$work/done"
   mkdir -p "$work/done"
-  # The set-up's writes (the payload, the origin's copy of it, the last run's files) are written
-  # out now, not by the kernel's writeback during the timed phase: every node's final fsync
-  # waited behind them (a first run of a set 1.5-3 s late at N=16, 25 Mbit/s; tuning.md round 10).
+  # The set-up's writes (the payload, the origin's copy of it, the last run's files; 235 MB dirty
+  # at the start of a run at N=16) are written out now, not during the timed phase, where the
+  # hosts' final fsyncs would wait behind them (tuning.md, issue 12 round 10).
   sync
   cpu0=$(cpu_busy_total)
   cg0=$(cg_usage_ns)
@@ -332,8 +332,8 @@ if [[ $work_fs != disk ]]; then
     command -v mkfs.xfs >/dev/null || { echo "--work-fs xfs needs mkfs.xfs (xfsprogs)" >&2; exit 2; }
     mkdir -p "$work-image"
     mount -t tmpfs -o "size=${need_mb}m" "${SHOAL_NS_PREFIX}work-image" "$work-image"
-    # Allocated up front, not as XFS first writes each block: a sparse image made the first run
-    # of every set pay for the tmpfs pages under it (1-3 s later than the runs after it).
+    # Allocated up front, not as XFS first writes each block, so that no run pays for the tmpfs
+    # pages under the image (this alone did not remove the first run's penalty: --warmup).
     fallocate -l "${need_mb}M" "$work-image/xfs.img"
     mkfs.xfs -q -K "$work-image/xfs.img"  # -K: no discard, which would free what fallocate took
     mount -o loop "$work-image/xfs.img" "$work"
