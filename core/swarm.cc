@@ -237,7 +237,12 @@ void Swarm::PieceVerified(const ArtifactId& id, Torrent& t, int piece) {
                       << std::chrono::duration_cast<std::chrono::milliseconds>(*stalled).count()
                       << " ms";
   }
+  const int cursor = t.cursor;
   while (t.cursor < t.pieces && t.have[static_cast<size_t>(t.cursor)]) ++t.cursor;
+  if (t.cursor != cursor) {
+    t.cursor_since = StallWatch::Clock::now();
+    t.cursor_wait_logged = false;
+  }
   events_.OnPieceVerified(id, piece);
   MarkPickingDirty(t);
 }
@@ -409,6 +414,7 @@ void Swarm::ScheduleStallChecks() {
     const auto now = StallWatch::Clock::now();
     for (auto& [id, t] : torrents_) {
       if (!t.downloading || !t.stall) continue;
+      LogPrefixWait(id, t, now);
       const auto stalled = t.stall->Due(now);
       if (!stalled) continue;
       // One log line per line of the report: the log's contract is a line per message.
@@ -423,6 +429,18 @@ void Swarm::ScheduleStallChecks() {
     }
     ScheduleStallChecks();
   });
+}
+
+void Swarm::LogPrefixWait(const ArtifactId& id, Torrent& t, StallWatch::Clock::time_point now) {
+  if (t.cursor_wait_logged || t.cursor >= t.pieces) return;
+  const auto waited = now - t.cursor_since;
+  const auto past = std::count(t.have.begin() + t.cursor, t.have.end(), true);
+  if (!PrefixWaitWorthLogging(waited, std::chrono::seconds(options_.stall_report_s), past)) return;
+  t.cursor_wait_logged = true;
+  SHOAL_LOG(Info) << id.str() << ": the verified prefix has waited "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                  << " ms for its next piece while " << past << " pieces past it came in; "
+                  << DescribePiece(t.handle, t.cursor);
 }
 
 std::optional<ArtifactId> Swarm::IdOf(const lt::torrent_handle& h) const {

@@ -166,6 +166,9 @@ class Swarm {
   // download that libtorrent calls finished with pieces still missing).
   void WantEveryMissingPiece(const ArtifactId& id, Torrent& t);
   void UpdatePicking(Torrent& t);
+  // Logs, once per wait, a verified prefix that has waited stall_report_s for its next piece
+  // while later pieces came in, with that piece's state (core/swarm_stall.h).
+  void LogPrefixWait(const ArtifactId& id, Torrent& t, StallWatch::Clock::time_point now);
   // Applies download_unchoke_slots: its limit while any torrent downloads, none otherwise.
   void UpdateUnchokeSlots();
   // Gives libtorrent the priorities in `wanted` that changed (all of them the first time).
@@ -194,6 +197,9 @@ class Swarm {
     int columns = 0;
     uint64_t size = 0;                // of the file
     std::optional<StallWatch> stall;  // downloads, with stall_report_s
+    // Since when the verified prefix has waited at `cursor`, and whether that wait was logged.
+    StallWatch::Clock::time_point cursor_since = StallWatch::Clock::now();
+    bool cursor_wait_logged = false;
   };
   // Priorities under column picking (core/swarm_columns.h).
   std::vector<uint8_t> ColumnPicking(Torrent& t, const std::vector<int>& availability, int window);

@@ -40,7 +40,8 @@ inline void AddSwarmOptions(CLI::App& app, SwarmOptions& options) {
       ->capture_default_str();
   app.add_option("--stall-report", options.stall_report_s,
                  "seconds without a verified piece after which a download's stall is logged, "
-                 "with what it lacks and what each peer does (0: never)")
+                 "with what it lacks and what each peer does; and a verified prefix waiting "
+                 "that long for its next piece (0: never)")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
   app.add_option("--bt-setting", options.settings,

@@ -1,5 +1,6 @@
 #include "core/swarm_stall.h"
 
+#include <algorithm>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -78,6 +79,44 @@ std::string RequestedFrom(const lt::partial_piece_info& piece) {
   return out;
 }
 }  // namespace
+
+bool PrefixWaitWorthLogging(StallWatch::Clock::duration waited,
+                            StallWatch::Clock::duration threshold, long pieces_past) {
+  return waited >= threshold && pieces_past >= 8;
+}
+
+std::string DescribePiece(const lt::torrent_handle& handle, int piece) {
+  const std::vector<lt::partial_piece_info> queue = handle.get_download_queue();
+  std::vector<lt::peer_info> peers;
+  handle.get_peer_info(peers);
+  std::vector<int> availability;
+  handle.piece_availability(availability);
+  const std::vector<lt::download_priority_t> priorities = handle.get_piece_priorities();
+  const auto at = static_cast<size_t>(piece);
+  std::ostringstream out;
+  out << "piece " << piece << ": ";
+  auto begun = std::find_if(queue.begin(), queue.end(), [&](const lt::partial_piece_info& q) {
+    return static_cast<int>(q.piece_index) == piece;
+  });
+  if (begun == queue.end()) {
+    out << "not requested";
+  } else {
+    out << begun->finished << " of " << begun->blocks_in_piece << " blocks in, " << begun->writing
+        << " being written, " << begun->requested << " requested";
+    if (const std::string from = RequestedFrom(*begun); !from.empty()) out << " (" << from << ")";
+  }
+  out << "; " << Count(at < availability.size() ? availability[at] : 0, "peer")
+      << " with it, priority "
+      << (at < priorities.size() ? static_cast<int>(static_cast<uint8_t>(priorities[at])) : -1);
+  int holders = 0;
+  for (const lt::peer_info& p : peers) {
+    if (at >= static_cast<size_t>(p.pieces.size()) || !p.pieces[lt::piece_index_t(piece)]) continue;
+    out << (holders++ ? "; " : "; held by ") << p.ip << (IsOriginPeerId(p.pid) ? " (origin)" : "")
+        << (p.flags & lt::peer_info::remote_choked ? " choking us" : "") << ", "
+        << p.download_queue_length << " requests out";
+  }
+  return out.str();
+}
 
 std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
   const lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);

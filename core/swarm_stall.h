@@ -38,4 +38,16 @@ class StallWatch {
 // one line per connected peer. A round trip to libtorrent's network thread.
 std::string DescribeStall(const libtorrent::torrent_handle& handle, int max_pieces = 8);
 
+// Whether a download's verified prefix that has waited `waited` for its next piece, while
+// `pieces_past` later pieces came in, is worth a log line: at least `threshold`, with 8 or more
+// pieces past it (with fewer, the download itself is slow: the stall report's business).
+bool PrefixWaitWorthLogging(StallWatch::Clock::duration waited,
+                            StallWatch::Clock::duration threshold, long pieces_past);
+
+// One piece, on one line: its blocks in and on request (from whom), how many peers have it, its
+// priority, and each connected peer that holds it (choking us or not, requests out). For the
+// piece that holds a download's verified prefix back: the streamed whole-file digests wait for
+// it (node/stream_check.h). A round trip to libtorrent's network thread.
+std::string DescribePiece(const libtorrent::torrent_handle& handle, int piece);
+
 }  // namespace shoal

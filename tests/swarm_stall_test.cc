@@ -8,13 +8,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_info.hpp>
 #include <thread>
 
+#include "core/ingest.h"
 #include "tests/support/fleet.h"
 
 namespace shoal::testing {
 namespace {
 namespace fs = std::filesystem;
+namespace lt = libtorrent;
 using namespace std::chrono_literals;
 using Clock = StallWatch::Clock;
 
@@ -41,6 +46,43 @@ TEST(StallWatchTest, ProgressEndsTheStallAndNamesItsLengthOnlyIfItWasReported) {
   EXPECT_EQ(watch.Progress(t0 + 9s), Clock::duration(6s));
   EXPECT_FALSE(watch.Due(t0 + 12s)) << "back to the first interval";
   EXPECT_TRUE(watch.Due(t0 + 13s));
+}
+
+TEST(PrefixWaitTest, LoggedOnlyForALongWaitWhileLaterPiecesComeIn) {
+  EXPECT_FALSE(PrefixWaitWorthLogging(3s, 4s, 100)) << "not long enough";
+  EXPECT_FALSE(PrefixWaitWorthLogging(9s, 4s, 7)) << "the download itself is slow";
+  EXPECT_TRUE(PrefixWaitWorthLogging(4s, 4s, 8));
+}
+
+// DescribePiece on a real libtorrent session: a download with no peer yet, one piece raised.
+TEST(PrefixWaitTest, DescribesAPieceItsPriorityAndThatNoPeerHasIt) {
+  TempDir dir;
+  const fs::path file = dir / "artifact.bin";
+  WriteRandomFile(file, 1 << 20, 17);
+  auto digests = HashFile(file, 64 << 10);
+  ASSERT_TRUE(digests.ok()) << digests.error().message;
+  auto torrent = MakeTorrent(*digests, "artifact.bin");
+  ASSERT_TRUE(torrent.ok()) << torrent.error().message;
+
+  lt::settings_pack settings;
+  settings.set_str(lt::settings_pack::listen_interfaces, "127.0.0.1:0");
+  settings.set_bool(lt::settings_pack::enable_dht, false);
+  settings.set_bool(lt::settings_pack::enable_lsd, false);
+  settings.set_bool(lt::settings_pack::enable_upnp, false);
+  settings.set_bool(lt::settings_pack::enable_natpmp, false);
+  lt::session session(settings);
+  lt::add_torrent_params params;
+  params.ti =
+      std::make_shared<lt::torrent_info>(torrent->data(), static_cast<int>(torrent->size()));
+  params.save_path = (dir / "download").string();  // empty: every piece missing
+  lt::torrent_handle handle = session.add_torrent(std::move(params));
+  handle.piece_priority(lt::piece_index_t(3), lt::download_priority_t(6));
+  for (int i = 0; i < 100 && handle.status().state != lt::torrent_status::downloading; ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(handle.status().state, lt::torrent_status::downloading);
+
+  EXPECT_EQ(DescribePiece(handle, 3), "piece 3: not requested; 0 peers with it, priority 6");
+  EXPECT_EQ(DescribePiece(handle, 4), "piece 4: not requested; 0 peers with it, priority 4");
 }
 
 // Resumes a stopped process however the test ends: a stopped child ignores the fleet's SIGTERM.
