@@ -78,6 +78,37 @@ std::string RequestedFrom(const lt::partial_piece_info& piece) {
     out += (out.empty() ? "" : ", ") + std::to_string(blocks) + " from " + peer;
   return out;
 }
+
+// What both reports read of a torrent, one round trip to libtorrent's network thread each.
+struct Snapshot {
+  explicit Snapshot(const lt::torrent_handle& handle)
+      : queue(handle.get_download_queue()), priorities(handle.get_piece_priorities()) {
+    handle.get_peer_info(peers);
+    handle.piece_availability(availability);
+  }
+  std::vector<lt::partial_piece_info> queue;
+  std::vector<lt::peer_info> peers;
+  std::vector<int> availability;
+  std::vector<lt::download_priority_t> priorities;
+};
+
+// "7 peers with it, priority 6".
+std::string Holders(const Snapshot& s, int piece) {
+  const auto at = static_cast<size_t>(piece);
+  std::ostringstream out;
+  out << Count(at < s.availability.size() ? s.availability[at] : 0, "peer") << " with it, priority "
+      << (at < s.priorities.size() ? static_cast<int>(static_cast<uint8_t>(s.priorities[at])) : -1);
+  return out.str();
+}
+
+// "3 of 8 blocks in, 0 being written, 5 requested (5 from 198.18.0.5:6881)".
+std::string BlocksOf(const lt::partial_piece_info& piece) {
+  std::ostringstream out;
+  out << piece.finished << " of " << piece.blocks_in_piece << " blocks in, " << piece.writing
+      << " being written, " << piece.requested << " requested";
+  if (const std::string from = RequestedFrom(piece); !from.empty()) out << " (" << from << ")";
+  return out.str();
+}
 }  // namespace
 
 bool PrefixWaitWorthLogging(StallWatch::Clock::duration waited,
@@ -86,30 +117,17 @@ bool PrefixWaitWorthLogging(StallWatch::Clock::duration waited,
 }
 
 std::string DescribePiece(const lt::torrent_handle& handle, int piece) {
-  const std::vector<lt::partial_piece_info> queue = handle.get_download_queue();
-  std::vector<lt::peer_info> peers;
-  handle.get_peer_info(peers);
-  std::vector<int> availability;
-  handle.piece_availability(availability);
-  const std::vector<lt::download_priority_t> priorities = handle.get_piece_priorities();
+  const Snapshot snap(handle);
   const auto at = static_cast<size_t>(piece);
   std::ostringstream out;
   out << "piece " << piece << ": ";
-  auto begun = std::find_if(queue.begin(), queue.end(), [&](const lt::partial_piece_info& q) {
-    return static_cast<int>(q.piece_index) == piece;
-  });
-  if (begun == queue.end()) {
-    out << "not requested";
-  } else {
-    out << begun->finished << " of " << begun->blocks_in_piece << " blocks in, " << begun->writing
-        << " being written, " << begun->requested << " requested";
-    if (const std::string from = RequestedFrom(*begun); !from.empty()) out << " (" << from << ")";
-  }
-  out << "; " << Count(at < availability.size() ? availability[at] : 0, "peer")
-      << " with it, priority "
-      << (at < priorities.size() ? static_cast<int>(static_cast<uint8_t>(priorities[at])) : -1);
+  auto begun = std::find_if(
+      snap.queue.begin(), snap.queue.end(),
+      [&](const lt::partial_piece_info& q) { return static_cast<int>(q.piece_index) == piece; });
+  out << (begun == snap.queue.end() ? "not requested" : BlocksOf(*begun)) << "; "
+      << Holders(snap, piece);
   int holders = 0;
-  for (const lt::peer_info& p : peers) {
+  for (const lt::peer_info& p : snap.peers) {
     if (at >= static_cast<size_t>(p.pieces.size()) || !p.pieces[lt::piece_index_t(piece)]) continue;
     out << (holders++ ? "; " : "; held by ") << p.ip << (IsOriginPeerId(p.pid) ? " (origin)" : "")
         << (p.flags & lt::peer_info::remote_choked ? " choking us" : "") << ", "
@@ -120,19 +138,9 @@ std::string DescribePiece(const lt::torrent_handle& handle, int piece) {
 
 std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
   const lt::torrent_status st = handle.status(lt::torrent_handle::query_pieces);
-  const std::vector<lt::partial_piece_info> queue = handle.get_download_queue();
-  std::vector<lt::peer_info> peers;
-  handle.get_peer_info(peers);
-  std::vector<int> availability;
-  handle.piece_availability(availability);
-  const std::vector<lt::download_priority_t> priorities = handle.get_piece_priorities();
-  auto about = [&](int piece) {
-    const auto at = static_cast<size_t>(piece);
-    std::ostringstream out;
-    out << Count(at < availability.size() ? availability[at] : 0, "peer") << " with it, priority "
-        << (at < priorities.size() ? static_cast<int>(static_cast<uint8_t>(priorities[at])) : -1);
-    return out.str();
-  };
+  const Snapshot snap(handle);
+  const std::vector<lt::partial_piece_info>& queue = snap.queue;
+  const std::vector<lt::peer_info>& peers = snap.peers;
 
   const int pieces = st.pieces.size();
   const int missing = pieces - st.pieces.count();
@@ -148,16 +156,13 @@ std::string DescribeStall(const lt::torrent_handle& handle, int max_pieces) {
     const int index = static_cast<int>(piece.piece_index);
     begun.insert(index);
     if (listed++ >= max_pieces) continue;
-    out << "\n  piece " << index << ": " << piece.finished << " of " << piece.blocks_in_piece
-        << " blocks in, " << piece.writing << " being written, " << piece.requested << " requested";
-    if (const std::string from = RequestedFrom(piece); !from.empty()) out << " (" << from << ")";
-    out << "; " << about(index);
+    out << "\n  piece " << index << ": " << BlocksOf(piece) << "; " << Holders(snap, index);
   }
   for (lt::piece_index_t i : st.pieces.range()) {
     const int index = static_cast<int>(i);
     if (st.pieces[i] || begun.count(index)) continue;
     if (listed++ >= max_pieces) continue;
-    out << "\n  piece " << index << ": not requested; " << about(index);
+    out << "\n  piece " << index << ": not requested; " << Holders(snap, index);
   }
   if (listed > max_pieces) out << "\n  ... and " << listed - max_pieces << " more missing pieces";
 
