@@ -270,7 +270,8 @@ void Swarm::UpdatePicking(Torrent& t) {
   if (t.dispatched->load()) {
     // The origin hands out the first copies; what is left to prefer is the digest window, among
     // every piece someone (the origin included) will let this node have.
-    SetPriorities(t, PickPriorities(t.pieces, {}, t.cursor, window));
+    SetPriorities(t, PickPriorities(t.pieces, {}, t.cursor, window, {},
+                                    static_cast<uint8_t>(options_.digest_window_priority)));
     return;
   }
   std::vector<int> stripe, availability;

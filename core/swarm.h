@@ -63,7 +63,10 @@ struct SwarmOptions {
   // verified contiguous prefix pieces are preferred (0: plain rarest first). `stripe_name`: the
   // host name the origin stripe's offset is derived from (empty: no stripe); `stripe_bytes`:
   // how much of it is asked for at a time (more than the requests queued at the origin).
-  int digest_window_bytes = 4 << 20;
+  // `digest_window_priority`: the window's libtorrent priority under origin dispatch (without
+  // dispatch the stripe holds 7, and the window stays at 6 below it).
+  int digest_window_bytes = 32 << 20;
+  int digest_window_priority = 7;
   std::string stripe_name;
   int stripe_bytes = 4 << 20;
   // Column picking instead of the stripe (core/swarm_columns.h), when `column_name` (the host

@@ -5,7 +5,7 @@
 
 namespace shoal {
 namespace {
-constexpr uint8_t kStripe = 7, kWindow = 6, kDefault = 4;  // libtorrent's default is 4
+constexpr uint8_t kStripe = 7, kDefault = 4;  // libtorrent's default is 4
 
 double VanDerCorput(uint64_t k) {
   double value = 0, unit = 0.5;
@@ -53,14 +53,15 @@ std::vector<int> StripePieces(int start, const std::vector<bool>& have,
 }
 
 std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
-                                    int window, const std::vector<int>& availability) {
+                                    int window, const std::vector<int>& availability,
+                                    uint8_t window_priority) {
   std::vector<uint8_t> out(static_cast<size_t>(std::max(0, pieces)), kDefault);
   const bool peers_hold_pieces =
       std::any_of(availability.begin(), availability.end(), [](int a) { return a >= 2; });
   for (int i = std::max(0, cursor); i < std::min(pieces, cursor + window); ++i) {
     const size_t at = static_cast<size_t>(i);
     if (peers_hold_pieces && (at >= availability.size() || availability[at] < 2)) continue;
-    out[at] = kWindow;
+    out[at] = window_priority;
   }
   for (int piece : stripe)
     if (piece >= 0 && piece < pieces) out[static_cast<size_t>(piece)] = kStripe;

@@ -4,10 +4,16 @@
 //    name. Only the origin has these early on, so this is what the node asks the origin for;
 //    nodes with different offsets ask it for distinct pieces, and the origin's upload is not
 //    spent on the same piece twice while the nodes then trade what they took.
-//  - the digest window (next): the few pieces just past the verified contiguous prefix, so that
-//    the whole-file SHA-256 + MD5 (node/stream_check.h) can follow the download and only a short
-//    tail is left to hash at the last piece. Peers other than the origin are asked for these
-//    first; it is a preference among what they have, not a sequential download.
+//  - the digest window (next): the pieces within a window past the verified contiguous prefix,
+//    so that the whole-file SHA-256 + MD5 (node/stream_check.h) can follow the download and only
+//    a short tail is left to hash at the last piece. Peers other than the origin are asked for
+//    these first; within the window the order is still rarest first, not a sequential download.
+//    libtorrent 2.0 ranks a piece by (peers with it + 1) x (8 - priority): a priority scales
+//    availability, it does not override it. At 6, a window piece that seven peers hold ranked
+//    after every default piece that two peers hold, and a node's prefix fell hundreds of pieces
+//    behind its download (bench/results/tuning.md, issue 12 round 12). Under origin dispatch the
+//    window is at 7, and 32 MiB wide (about 3 s of a node's download at 100 Mbit/s) so that a
+//    peer finds window pieces not yet on request from another.
 //  - everything else at libtorrent's default priority, rarest first.
 #pragma once
 
@@ -43,7 +49,9 @@ std::vector<int> StripePieces(int start, const std::vector<bool>& have,
 // such a peer holds are raised: the window is taken from peers, and the origin, asked first for
 // the stripe, is not asked for the same window pieces by every node. Priority 0 (skip) is never
 // used: every piece is still wanted.
+// `window_priority`: the window's priority (6 by default; 7 puts it ahead of rarer pieces too).
 std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
-                                    int window, const std::vector<int>& availability = {});
+                                    int window, const std::vector<int>& availability = {},
+                                    uint8_t window_priority = 6);
 
 }  // namespace shoal

@@ -126,6 +126,12 @@ std::string DescribePiece(const lt::torrent_handle& handle, int piece) {
       [&](const lt::partial_piece_info& q) { return static_cast<int>(q.piece_index) == piece; });
   out << (begun == snap.queue.end() ? "not requested" : BlocksOf(*begun)) << "; "
       << Holders(snap, piece);
+  // Begun pieces with blocks no peer has been asked for yet. Past 1.5 of them per peer,
+  // libtorrent's picker fills these before it starts any new piece, whatever its priority.
+  const auto open = std::count_if(snap.queue.begin(), snap.queue.end(), [](const auto& q) {
+    return q.finished + q.writing + q.requested < q.blocks_in_piece;
+  });
+  out << "; " << snap.queue.size() << " pieces begun, " << open << " with blocks unrequested";
   int holders = 0;
   for (const lt::peer_info& p : snap.peers) {
     if (at >= static_cast<size_t>(p.pieces.size()) || !p.pieces[lt::piece_index_t(piece)]) continue;

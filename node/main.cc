@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
                  "bytes past the verified prefix whose pieces are preferred (0: rarest first)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--digest-window-priority", swarm_options.digest_window_priority,
+                 "libtorrent priority of the digest window's pieces under origin dispatch")
+      ->check(CLI::Range(1, 7))
+      ->capture_default_str();
   app.add_option("--origin-stripe", origin_stripe,
                  "ask the origin first for a stripe of the file that starts at an offset derived "
                  "from --name")

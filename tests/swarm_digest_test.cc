@@ -97,6 +97,9 @@ TEST(SwarmPickingTest, PrioritiesPutTheStripeFirstThenTheDigestWindow) {
   p = PickPriorities(4, {}, 3, 8);
   EXPECT_EQ(p, (std::vector<uint8_t>{4, 4, 4, 6}));
   for (uint8_t v : PickPriorities(100, {5, 6}, 0, 0)) EXPECT_GE(v, 1);
+  // Under origin dispatch the window is top priority (core/swarm.cc): libtorrent 2.0 only scales
+  // a piece's availability by its priority, and at 6 the window lost to rarer default pieces.
+  EXPECT_EQ(PickPriorities(6, {}, 1, 3, {}, 7), (std::vector<uint8_t>{4, 7, 7, 7, 4, 4}));
 }
 
 TEST(SwarmPickingTest, WindowIsTakenFromPeersOnceTheyHoldPieces) {

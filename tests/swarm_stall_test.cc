@@ -81,8 +81,12 @@ TEST(PrefixWaitTest, DescribesAPieceItsPriorityAndThatNoPeerHasIt) {
     std::this_thread::sleep_for(50ms);
   ASSERT_EQ(handle.status().state, lt::torrent_status::downloading);
 
-  EXPECT_EQ(DescribePiece(handle, 3), "piece 3: not requested; 0 peers with it, priority 6");
-  EXPECT_EQ(DescribePiece(handle, 4), "piece 4: not requested; 0 peers with it, priority 4");
+  EXPECT_EQ(DescribePiece(handle, 3),
+            "piece 3: not requested; 0 peers with it, priority 6; 0 pieces begun, 0 with blocks "
+            "unrequested");
+  EXPECT_EQ(DescribePiece(handle, 4),
+            "piece 4: not requested; 0 peers with it, priority 4; 0 pieces begun, 0 with blocks "
+            "unrequested");
 }
 
 // Resumes a stopped process however the test ends: a stopped child ignores the fleet's SIGTERM.
