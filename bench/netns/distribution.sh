@@ -324,9 +324,10 @@ if [[ $work_fs != disk ]]; then
   need_mb=$(((2 * max_n + 2) * size_bytes / 1048576 + 512))
   avail_mb=$(awk '/^MemAvailable:/ { printf "%d", $2 / 1024 }' /proc/meminfo)
   if [[ $work_fs == xfs ]]; then
-    # Twice the memory: the XFS's page cache and the image's blocks on the tmpfs below it.
+    # Twice the memory (the XFS's page cache and the image's blocks on the tmpfs below it), and
+    # as much again for everything else the case holds in memory.
     if ((need_mb * 3 > avail_mb)); then
-      echo "--work-fs xfs: 2 x ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
+      echo "--work-fs xfs: 3 x ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
       exit 2
     fi
     command -v mkfs.xfs >/dev/null || { echo "--work-fs xfs needs mkfs.xfs (xfsprogs)" >&2; exit 2; }
@@ -342,7 +343,7 @@ if [[ $work_fs != disk ]]; then
     mount -t tmpfs -o "size=${need_mb}m" "${SHOAL_NS_PREFIX}work" "$work"
     work_fs_used=tmpfs
   elif [[ $work_fs == tmpfs ]]; then
-    echo "--work-fs tmpfs: ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
+    echo "--work-fs tmpfs: 2 x ${need_mb} MiB needed, ${avail_mb} MiB available" >&2
     exit 2
   fi
 fi
