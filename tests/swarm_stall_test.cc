@@ -135,6 +135,9 @@ TEST(SwarmStallTest, NodeExplainsAFrozenOriginAndCompletesOnceItReturns) {
   EXPECT_NE(log.find(" pieces missing, ", report), std::string::npos) << log;
   EXPECT_NE(log.find("); downloading\n", report), std::string::npos) << log;
   EXPECT_NE(log.find(id + ": stall: piece ", report), std::string::npos) << log;
+  // Under origin dispatch the digest window (32 MiB: the whole file here) is at libtorrent's top
+  // priority, 7; at 6 rarer default pieces went first (core/swarm_picking.h).
+  EXPECT_NE(log.find(" peer with it, priority 7", report), std::string::npos) << log;
   const auto origin = log.find(" (origin): ", report);
   ASSERT_NE(origin, std::string::npos) << log;
   EXPECT_NE(log.find(" requests out (", origin), std::string::npos) << log;
