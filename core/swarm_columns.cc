@@ -6,7 +6,7 @@
 
 namespace shoal {
 namespace {
-constexpr uint8_t kSkip = 0, kLast = 1, kDefault = 4, kWindow = 6, kTakenOver = kDefault;
+constexpr uint8_t kSkip = 0, kLast = 1, kDefault = 4, kTakenOver = kDefault;
 // The node's next column pieces in file order: 2 at 7, 4 at 6, the rest of its column at 5.
 // Ranked by libtorrent (availability 1 x (8 - priority)), all of them still come before any
 // piece a peer holds, so the origin is never asked for those while the column lasts.
@@ -76,14 +76,14 @@ std::vector<uint8_t> ColumnPriorities(const std::vector<bool>& have,
       const int distance = (column - p % columns + columns) % columns;
       out[static_cast<size_t>(p)] = p + distance * lag < own_front ? kTakenOver : skip;
     } else if (p >= cursor && p < cursor + window) {
-      out[static_cast<size_t>(p)] = kWindow;
+      out[static_cast<size_t>(p)] = kWindowPriority;
     }
   }
   // Own-column pieces that a peer already holds: taken from it, near the cursor first.
   for (int p = column; p < pieces; p += columns)
     if (!have[static_cast<size_t>(p)] && !missing_from_origin_only(p) && p >= cursor &&
         p < cursor + window)
-      out[static_cast<size_t>(p)] = kWindow;
+      out[static_cast<size_t>(p)] = kWindowPriority;
   return out;
 }
 

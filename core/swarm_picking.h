@@ -49,9 +49,10 @@ std::vector<int> StripePieces(int start, const std::vector<bool>& have,
 // such a peer holds are raised: the window is taken from peers, and the origin, asked first for
 // the stripe, is not asked for the same window pieces by every node. Priority 0 (skip) is never
 // used: every piece is still wanted.
-// `window_priority`: the window's priority (6 by default; 7 puts it ahead of rarer pieces too).
+// `window_priority`: the window's priority (7 puts it ahead of rarer default pieces too).
+inline constexpr uint8_t kWindowPriority = 6;  // without origin dispatch: the stripe holds 7
 std::vector<uint8_t> PickPriorities(int pieces, const std::vector<int>& stripe, int cursor,
                                     int window, const std::vector<int>& availability = {},
-                                    uint8_t window_priority = 6);
+                                    uint8_t window_priority = kWindowPriority);
 
 }  // namespace shoal
