@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,20 @@ bool CanShareBlocksInto(const fs::path& source_dir, const fs::path& dest_dir) {
   const bool shared = CanShareBlocks(source_dir, dest);
   ::close(dest);
   return shared;
+}
+
+bool CanHardLinkInto(const fs::path& source_dir, const fs::path& dest_dir) {
+  int probe = ::open(source_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (probe < 0) return false;
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const fs::path name = dest_dir / (".shoal-tmp-link-probe-" + std::to_string(rng() % 1000000000));
+  // An unnamed file gets a name through /proc (linkat's AT_EMPTY_PATH would need a capability).
+  const std::string proc = "/proc/self/fd/" + std::to_string(probe);
+  const bool linked =
+      ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0;
+  if (linked) ::unlink(name.c_str());
+  ::close(probe);
+  return linked;
 }
 
 Status CopyFileContents(int in, int out, uint64_t size, const fs::path& source,

@@ -1,6 +1,7 @@
 // Copying a whole file into a staged one, as cheaply as its filesystems allow: by sharing its
 // blocks (a reflink, on XFS or Btrfs: no bytes move and no space is used until either copy is
-// changed), else in the kernel (copy_file_range), else through a buffer.
+// changed), else in the kernel (copy_file_range), else through a buffer. Or, where the operator
+// allows it, no copy at all: a second name for the same file (a hard link, core/paths.h).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,13 @@ bool CanShareBlocks(const std::filesystem::path& source_dir, int dest_fd);
 // `dest_dir` does not exist or cannot take an unnamed file.
 bool CanShareBlocksInto(const std::filesystem::path& source_dir,
                         const std::filesystem::path& dest_dir);
+
+// Whether a file in `source_dir` can be given a second name in `dest_dir` (link(2)): one
+// filesystem, one mount (link refuses across two mounts of one filesystem, EXDEV), a filesystem
+// with hard links. Probes for real: an unnamed file made in `source_dir` is linked into
+// `dest_dir` under a temporary name (.shoal-tmp-*) and unlinked again.
+bool CanHardLinkInto(const std::filesystem::path& source_dir,
+                     const std::filesystem::path& dest_dir);
 
 // Copies the first `size` bytes of `in` to `out` (both at offset 0): the kernel's
 // copy_file_range, which shares blocks where it can (a reflink) and copies in the kernel where

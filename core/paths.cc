@@ -105,8 +105,40 @@ Status StagedFile::Commit() {
   return FsyncDir(dest_.parent_path());
 }
 
+Status StagedFile::LinkTo(const fs::path& source) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) != 0) return Errno(source, "stat");
+  if ((mode_ & S_IRUSR) == 0) {
+    return Error::of(dest_.string(), "not linked: mode " + std::to_string(mode_) +
+                                         " would leave the cached file unreadable to its owner");
+  }
+  if (st.st_nlink > 1 && (st.st_mode & 07777) != mode_) {
+    return Error::of(dest_.string(), "not linked: " + source.string() +
+                                         " is installed elsewhere with another mode");
+  }
+  // Linked beside the temporary, then renamed over it: on any failure the staged file is as it
+  // was, and the caller can still write it.
+  const fs::path link = tmp_.string() + "-link";
+  if (::link(source.c_str(), link.c_str()) != 0) return Errno(link, "link");
+  if (::rename(link.c_str(), tmp_.c_str()) != 0) {
+    Status s = Errno(tmp_, "rename");
+    ::unlink(link.c_str());
+    return s;
+  }
+  // The old temporary is gone; Commit() fsyncs and chmods the linked file through this.
+  int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno(tmp_, "open");
+  ::close(std::exchange(fd_, fd));
+  return Status::Ok();
+}
+
 Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsigned mode,
-                             bool may_share) {
+                             bool may_share, bool may_link) {
+  if (may_link && CanHardLinkInto(source.parent_path(), dest.parent_path())) {
+    auto staged = StagedFile::Create(dest, mode);
+    if (!staged) return staged.error();
+    if (staged->LinkTo(source)) return staged->Commit();
+  }
   int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Errno(source, "open");
   struct stat st {};

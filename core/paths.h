@@ -29,6 +29,12 @@ class StagedFile {
   const std::filesystem::path& dest() const { return dest_; }
   // fsync, set the mode, rename over the destination, fsync its directory.
   Status Commit();
+  // Makes the staged file a second name of `source` (a hard link; one mount), so that Commit()
+  // installs `source` itself: no bytes written, no space taken. The install and `source` are
+  // then one file: a change to either is a change to both, and Commit()'s mode applies to both.
+  // Refused, leaving the staged file as it was, where `source` already has other names with
+  // another mode (two installs of one file cannot differ in mode), or where link(2) fails.
+  Status LinkTo(const std::filesystem::path& source);
 
  private:
   StagedFile(std::filesystem::path dest, std::filesystem::path tmp, int fd, unsigned mode)
@@ -42,9 +48,10 @@ class StagedFile {
 // Copies `source` to `dest` atomically: writes a temporary file beside `dest`, fsyncs it, sets
 // `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
 // whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).
-// `may_share`: the copy may share `source`'s blocks (core/file_copy.h).
+// `may_share`: the copy may share `source`'s blocks (core/file_copy.h). `may_link`: the install
+// may be `source` itself under a second name (StagedFile::LinkTo), where that works; else a copy.
 Status InstallFileAtomically(const std::filesystem::path& source, const std::filesystem::path& dest,
-                             unsigned mode = 0644, bool may_share = true);
+                             unsigned mode = 0644, bool may_share = true, bool may_link = false);
 
 // Writes `contents` to `path` atomically (same protocol as above).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,

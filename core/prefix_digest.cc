@@ -17,11 +17,12 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 }  // namespace
 
 PrefixDigest::PrefixDigest(std::filesystem::path file, std::shared_ptr<const PieceCache> cache,
-                           bool share_blocks)
+                           bool share_blocks, bool link_sinks)
     : path_(std::move(file)),
       cache_(std::move(cache)),
       cache_key_(path_.lexically_normal().string()),
       share_blocks_(share_blocks),
+      link_sinks_(link_sinks),
       sha256_(EVP_MD_CTX_new()),
       md5_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr);
@@ -103,12 +104,14 @@ void PrefixDigest::Digest(const char* data, size_t len) {
   EVP_DigestUpdate(sha256_, data, len);
   EVP_DigestUpdate(md5_, data, len);
   for (Sink& sink : sinks_)
-    if (!sink.shares_blocks) WriteSink(sink, data, len, digested_);
+    if (sink.written()) WriteSink(sink, data, len, digested_);
   digested_ += len;
 }
 
 void PrefixDigest::AddSink(StagedFile file) {
   Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
+  sink.links = link_sinks_ && CanHardLinkInto(path_.parent_path(), sink.file.dest().parent_path());
+  if (sink.links) return;
   sink.shares_blocks = share_blocks_ && CanShareBlocks(path_.parent_path(), sink.file.fd());
   if (sink.shares_blocks) StartWriteback(0, digested_);
   if (sink.shares_blocks || digested_ == 0) return;
@@ -133,12 +136,20 @@ void PrefixDigest::AddSink(StagedFile file) {
 
 void PrefixDigest::FillSharedSinks() {
   for (Sink& sink : sinks_) {
-    if (!sink.shares_blocks || !sink.status) continue;
+    if (sink.written() || !sink.status) continue;
+    if (sink.links) {
+      Status linked = sink.file.LinkTo(path_);
+      if (linked) continue;
+      // Refused (another install's mode, a failed link): copied instead, as without links.
+      sink.links = false;
+      sink.shares_blocks = share_blocks_ && CanShareBlocks(path_.parent_path(), sink.file.fd());
+    }
     if (!OpenFile()) {
       sink.status = *error_;
       continue;
     }
-    sink.status = CopyFileContents(fd_, sink.file.fd(), digested_, path_, sink.file.dest());
+    sink.status = CopyFileContents(fd_, sink.file.fd(), digested_, path_, sink.file.dest(),
+                                   share_blocks_);
   }
 }
 

@@ -3,7 +3,8 @@
 // at its last piece only a short tail is left to hash). Every byte digested is also written to
 // each sink (a staged install, core/paths.h) from the same buffer, so installing the file
 // afterwards needs no second read of it; or, where the filesystem lets the install share the
-// file's blocks, the install is a clone made at the end and nothing is written. Pieces still in the
+// file's blocks, the install is a clone made at the end and nothing is written; where the
+// operator allows installs to be the file itself (`link_sinks`), a hard link made at the end. Pieces still in the
 // swarm's PieceCache (just written by the download) are digested from memory; the rest is read from
 // the file.
 //
@@ -29,9 +30,11 @@ namespace shoal {
 class PrefixDigest {
  public:
   // `share_blocks` false: every sink is written, even where it could share the file's blocks.
+  // `link_sinks`: a sink on the file's mount becomes a second name of the file (a hard link,
+  // StagedFile::LinkTo) at the end, and is never written.
   explicit PrefixDigest(std::filesystem::path file,
                         std::shared_ptr<const PieceCache> cache = nullptr,
-                        bool share_blocks = true);
+                        bool share_blocks = true, bool link_sinks = false);
   ~PrefixDigest();
   PrefixDigest(const PrefixDigest&) = delete;
   PrefixDigest& operator=(const PrefixDigest&) = delete;
@@ -49,17 +52,21 @@ class PrefixDigest {
   // Adds a copy destination. Bytes already digested are copied to it now (read back from the
   // file); later ones as they are digested. A sink whose write fails is kept with its error, and
   // the digests and the other sinks go on. A sink that can share the file's blocks (a reflink,
-  // core/file_copy.h) is not written here: FillSharedSinks() fills it at the end.
+  // core/file_copy.h), or that will be linked to it, is not written here: FillSharedSinks()
+  // fills it at the end.
   void AddSink(StagedFile sink);
 
-  // Fills every sink that shares blocks, once the whole file is digested: a copy that shares
-  // the file's blocks (no bytes written; where the filesystem no longer can, the kernel copies).
+  // Fills every sink that shares blocks or links, once the whole file is digested: a copy that
+  // shares the file's blocks (no bytes written; where the filesystem no longer can, the kernel
+  // copies), or the file itself under the sink's name (where the link is refused, a copy).
   void FillSharedSinks();
 
   struct Sink {
     StagedFile file;
     Status status;
     bool shares_blocks = false;
+    bool links = false;  // to be (or, after FillSharedSinks, is) a hard link to the file
+    bool written() const { return !shares_blocks && !links; }
   };
   std::vector<Sink>& sinks() { return sinks_; }
 
@@ -76,6 +83,7 @@ class PrefixDigest {
   std::shared_ptr<const PieceCache> cache_;
   std::string cache_key_;
   bool share_blocks_;
+  bool link_sinks_;
   uint64_t from_memory_ = 0;
   int fd_ = -1;
   EVP_MD_CTX* sha256_ = nullptr;

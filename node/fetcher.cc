@@ -45,9 +45,7 @@ void Fetcher::Restore() {
     const ArtifactId id = record.meta.id;
     fs::path object = index_.ObjectPath(id);
     if (record.verified) {
-      std::error_code ec;
-      if (fs::file_size(object, ec) == record.meta.size && !ec &&
-          FileMtimeNs(object) == record.mtime_ns) {
+      if (!ChangedSinceVerified(record)) {
         if (auto s = swarm_->Add(record.meta, index_.objects_dir(), Swarm::AddMode::kSeedTrusted);
             !s) {
           SHOAL_LOG(Error) << s.error().message;
@@ -57,6 +55,7 @@ void Fetcher::Restore() {
       // A cache is refetchable: an object changed behind our back is simply dropped.
       SHOAL_LOG(Warn) << id.str() << ": cached object changed on disk; dropped from the cache";
       (void)index_.Remove(id);
+      std::error_code ec;
       fs::remove(object, ec);
       continue;
     }
@@ -141,7 +140,8 @@ void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
   if (pieces == 0) return;
   download.stream =
       std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id), meta.size,
-                                    piece_length, pieces, swarm_->piece_cache(), share_blocks);
+                                    piece_length, pieces, swarm_->piece_cache(), share_blocks,
+                                    link_installs);
   auto waiting = std::move(download.installs);
   download.installs.clear();
   for (auto& install : waiting) StreamInstall(download, install);
@@ -171,6 +171,14 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   bool from_cache = true;
   std::shared_ptr<PendingInstall> pending;
   auto record = index_.Get(id);
+  if (record && record->verified && ChangedSinceVerified(*record)) {
+    // Written since it was verified: through an install linked to it (--install-link), or by
+    // hand. Nothing installs or seeds it again; it is fetched afresh.
+    SHOAL_LOG(Warn) << id.str() << ": cached object changed since it was verified; fetching it "
+                    << "again";
+    DropCached(id);
+    record.reset();
+  }
   if (!record || !record->verified) {
     from_cache = false;
     auto download = StartDownload(id);
@@ -216,8 +224,9 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
     }
     fs::path object = outcome.path;
     // Named, not a temporary inside co_await: GCC 12 may destroy such temporaries twice.
-    auto install = [object, path = *install_path, mode, share = share_blocks] {
-      return InstallFileAtomically(object, path, mode, share);
+    auto install = [object, path = *install_path, mode, share = share_blocks,
+                    link = link_installs] {
+      return InstallFileAtomically(object, path, mode, share, link);
     };
     auto installed = co_await RunOnThread(io_, std::move(install));
     if (!installed) co_return installed.error();
@@ -226,6 +235,22 @@ asio::awaitable<Result<FetchOutcome>> Fetcher::Fetch(const ArtifactId& id, std::
   }
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   co_return outcome;
+}
+
+bool Fetcher::ChangedSinceVerified(const StoredRecord& record) const {
+  const fs::path object = index_.ObjectPath(record.meta.id);
+  std::error_code ec;
+  return fs::file_size(object, ec) != record.meta.size || ec ||
+         FileMtimeNs(object) != record.mtime_ns;
+}
+
+void Fetcher::DropCached(const ArtifactId& id) {
+  swarm_->Remove(id);
+  if (auto s = index_.Remove(id); !s) SHOAL_LOG(Warn) << s.error().message;
+  // Only the cache's name goes: an install linked to the object keeps it.
+  std::error_code ec;
+  fs::remove(index_.ObjectPath(id), ec);
+  OnEvicted(id);
 }
 
 void Fetcher::OnEvicted(const ArtifactId& id) {
@@ -270,7 +295,8 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
           << (streamed.empty() ? "" : " and commit the installs") << "; ";
       if (!streamed.empty())
         how << out.installs_sharing_blocks << " of " << streamed.size()
-            << " installs sharing the file's blocks; ";
+            << " installs sharing the file's blocks, " << out.installs_linked
+            << " linked to it; ";
       how << out.digested_from_memory << " bytes digested from memory";
       if (const auto& cache = swarm_->piece_cache()) {
         const PieceCache::Counts reads = cache->reads();
@@ -389,7 +415,9 @@ Status Fetcher::CheckSpace(const ArtifactMeta& meta, const std::vector<fs::path>
 SpaceNeed Fetcher::InstallNeed(const fs::path& dest, uint64_t size) const {
   // An install that will share the cached file's blocks (XFS, Btrfs) takes no space of its own:
   // counting it at full size would refuse a file that fits once, as an operator expects it to.
-  const bool shares = share_blocks && CanShareBlocksInto(index_.objects_dir(), dest.parent_path());
+  const bool shares =
+      (link_installs && CanHardLinkInto(index_.objects_dir(), dest.parent_path())) ||
+      (share_blocks && CanShareBlocksInto(index_.objects_dir(), dest.parent_path()));
   return {dest.parent_path(), shares ? 0 : size};
 }
 

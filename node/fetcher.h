@@ -73,6 +73,11 @@ class Fetcher : public SwarmEvents {
   // Installs may share the cached file's blocks (a reflink, core/file_copy.h) where the
   // filesystem can; false: every install is a copy with blocks of its own.
   bool share_blocks = true;
+  // Installs may be the cached file itself under a second name (a hard link, where the install
+  // is on the cache's mount): nothing written, no space. The install and the cache are then one
+  // file; a change to the install is found (its mtime) before the cache is used again, and the
+  // cached copy is then dropped and fetched afresh. Off by default.
+  bool link_installs = false;
 
   // SwarmEvents
   void OnListening(int port) override;
@@ -117,8 +122,12 @@ class Fetcher : public SwarmEvents {
   Status CheckSpace(const ArtifactMeta& meta,
                     const std::vector<std::filesystem::path>& dests) const;
   // What an install at `dest` takes of its filesystem: nothing where it will share the cached
-  // file's blocks, else its size.
+  // file's blocks or be linked to it, else its size.
   SpaceNeed InstallNeed(const std::filesystem::path& dest, uint64_t size) const;
+  // Whether a verified object's size or mtime differ from when it was verified.
+  bool ChangedSinceVerified(const StoredRecord& record) const;
+  // Forgets a verified object: out of the swarm, the index and the cache directory.
+  void DropCached(const ArtifactId& id);
   // Forgets a partial download: out of the swarm, the index and the disk.
   void DropPartial(const ArtifactId& id);
 

@@ -50,13 +50,18 @@ int main(int argc, char** argv) {
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   // Issue 12's picking and checking, with switches to measure each against its absence.
-  bool stream_check = true, origin_stripe = true, install_reflink = true;
+  bool stream_check = true, origin_stripe = true, install_reflink = true, install_link = false;
   app.add_option("--stream-check", stream_check,
                  "digest downloads while they download (false: one read after the last piece)")
       ->capture_default_str();
   app.add_option("--install-reflink", install_reflink,
                  "installs share the cached file's blocks where the filesystem can (XFS, Btrfs): "
                  "no bytes copied, no second copy's space (false: every install a copy)")
+      ->capture_default_str();
+  app.add_option("--install-link", install_link,
+                 "installs on the cache's mount are the cached file itself under a second name "
+                 "(a hard link): nothing written, no space; the install and the cache are then one "
+                 "file (treat installs as read-only; a changed one is refetched before reuse)")
       ->capture_default_str();
   app.add_option("--digest-window", swarm_options.digest_window_bytes,
                  "bytes past the verified prefix whose pieces are preferred (0: rarest first)")
@@ -128,6 +133,7 @@ int main(int argc, char** argv) {
   node::Fetcher fetcher(io, **index, origin_client, allowed_roots);
   fetcher.stream_check = stream_check;
   fetcher.share_blocks = install_reflink;
+  fetcher.link_installs = install_link;
   swarm_options.listen = bt_listen;
   Swarm swarm(io, swarm_options, fetcher);
   fetcher.AttachSwarm(swarm);

@@ -15,9 +15,10 @@ constexpr uint64_t kBatch = 1 << 20;
 
 StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
                          int piece_length, int pieces, std::shared_ptr<const PieceCache> cache,
-                         bool share_blocks)
+                         bool share_blocks, bool link_installs)
     : worker_(worker),
-      state_(std::make_shared<State>(std::move(file), std::move(cache), share_blocks)),
+      state_(std::make_shared<State>(std::move(file), std::move(cache), share_blocks,
+                                     link_installs)),
       size_(size),
       piece_length_(piece_length),
       pieces_(pieces),
@@ -77,6 +78,7 @@ asio::awaitable<StreamCheck::Outcome> StreamCheck::Finish(asio::io_context& io,
     if (!out.error) digest.FillSharedSinks();
     for (auto& sink : digest.sinks()) {
       out.installs_sharing_blocks += sink.shares_blocks ? 1 : 0;
+      out.installs_linked += sink.links ? 1 : 0;
       if (out.error) break;
       out.installs.push_back(
           sink.status ? sink.file.Commit()

@@ -36,10 +36,11 @@ class StreamCheck {
  public:
   // Digest work runs on `worker` (one thread: jobs run in the order posted).
   // `cache`: the swarm's recently written pieces (may be null), read instead of the file.
-  // `share_blocks`: installs may share the file's blocks (core/prefix_digest.h).
+  // `share_blocks`: installs may share the file's blocks; `link_installs`: installs may be the
+  // file itself under a second name (core/prefix_digest.h).
   StreamCheck(boost::asio::thread_pool& worker, std::filesystem::path file, uint64_t size,
               int piece_length, int pieces, std::shared_ptr<const PieceCache> cache = nullptr,
-              bool share_blocks = true);
+              bool share_blocks = true, bool link_installs = false);
 
   // Called on the io thread. Piece `piece` passed its hash check (repeats are ignored).
   void PieceVerified(int piece);
@@ -53,6 +54,7 @@ class StreamCheck {
     std::optional<std::pair<Sha256, Md5>> digests;  // of the whole file, once read
     std::vector<Status> installs;                   // per AddInstall, when the digests matched
     int installs_sharing_blocks = 0;  // of them, clones of the downloaded file (a reflink)
+    int installs_linked = 0;          // of them, the downloaded file itself (a hard link)
     double tail_seconds = 0;          // digesting what was left at the last piece, and committing
     uint64_t tail_bytes = 0;
     uint64_t digested_from_memory = 0;  // bytes the digests took from the PieceCache
@@ -68,8 +70,9 @@ class StreamCheck {
  private:
   // The digest worker's side; touched only by jobs on the worker.
   struct State {
-    State(std::filesystem::path file, std::shared_ptr<const PieceCache> cache, bool share_blocks)
-        : digest(std::move(file), std::move(cache), share_blocks) {}
+    State(std::filesystem::path file, std::shared_ptr<const PieceCache> cache, bool share_blocks,
+          bool link_installs)
+        : digest(std::move(file), std::move(cache), share_blocks, link_installs) {}
     PrefixDigest digest;
     std::atomic<uint64_t> digested{0};  // for the io thread: how far the worker has got
   };
