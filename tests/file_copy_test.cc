@@ -2,7 +2,9 @@
 // mount; needs root, mkfs.xfs and a loop device, and skips without them) the streamed install
 // is a copy that shares the file's blocks (a reflink), and so is the cached install; across
 // filesystems, and on tmpfs, the bytes are copied. A real node's fetch onto such an XFS needs
-// room for the file once, not twice.
+// room for the file once, not twice. With `--install-link` an install on the cache's mount is the
+// cached file itself (a hard link), on any filesystem; a linked install written to afterwards is
+// found before the cache is used again, and the artifact is fetched afresh.
 #include "core/file_copy.h"
 
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -121,6 +124,176 @@ TEST(FileCopyTest, CopiesWhereBlocksCannotBeShared) {
   EXPECT_NE(longer.error().message.find("shrank"), std::string::npos) << longer.error().message;
   ::close(in);
   ::close(out);
+}
+
+struct stat StatOf(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+bool SameFile(const fs::path& a, const fs::path& b) {
+  const struct stat x = StatOf(a), y = StatOf(b);
+  return x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+unsigned ModeOf(const fs::path& path) { return StatOf(path).st_mode & 07777; }
+
+// `--install-link`: the streamed install, added half-way through the digests, is never written;
+// at the end it becomes a second name of the downloaded file, with the install's mode (which the
+// file then has too). Later installs of another mode are copies (one file cannot have two
+// modes), of the same mode further links, and one the owner could not read a copy.
+TEST(FileCopyTest, LinkedInstallIsTheFileItself) {
+  TempDir dir;
+  const fs::path object = dir / "objects" / "object", dest = dir / "opt" / "app.img";
+  fs::create_directories(object.parent_path());
+  fs::create_directories(dest.parent_path());
+  WriteRandomFile(object, kSize, 5);
+  ASSERT_TRUE(CanHardLinkInto(object.parent_path(), dest.parent_path()));
+  for (const auto& entry : fs::directory_iterator(dest.parent_path()))
+    ADD_FAILURE() << "the probe left " << entry.path();
+
+  PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+  ASSERT_TRUE(digest.AdvanceTo(kSize / 2));
+  auto staged = StagedFile::Create(dest, 0755);
+  ASSERT_TRUE(staged);
+  const int staged_fd = staged->fd();
+  digest.AddSink(std::move(*staged));
+  ASSERT_TRUE(digest.sinks()[0].links);
+  ASSERT_TRUE(digest.AdvanceTo(kSize));
+  EXPECT_EQ(::lseek(staged_fd, 0, SEEK_END), 0) << "nothing written while digesting";
+  digest.FillSharedSinks();
+  ASSERT_TRUE(digest.sinks()[0].status) << digest.sinks()[0].status.error().message;
+  EXPECT_TRUE(digest.sinks()[0].links);
+  ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  auto [sha256, md5] = digest.Final();
+  EXPECT_EQ(sha256.hex(), Sha256Hex(object));
+  EXPECT_EQ(md5.hex(), Md5Hex(object));
+  EXPECT_TRUE(SameFile(dest, object));
+  EXPECT_EQ(StatOf(object).st_nlink, 2u);
+  EXPECT_EQ(ModeOf(dest), 0755u);
+  EXPECT_EQ(ModeOf(object), 0755u);
+
+  const fs::path other_mode = dir / "opt" / "other-mode", same_mode = dir / "opt" / "same-mode",
+                 unreadable = dir / "opt" / "unreadable";
+  ASSERT_TRUE(InstallFileAtomically(object, other_mode, 0644, true, /*may_link=*/true));
+  EXPECT_FALSE(SameFile(other_mode, object));
+  EXPECT_TRUE(ReadFileBytes(other_mode) == ReadFileBytes(object));
+  EXPECT_EQ(ModeOf(other_mode), 0644u);
+  EXPECT_EQ(ModeOf(object), 0755u) << "the linked install's mode is left alone";
+  ASSERT_TRUE(InstallFileAtomically(object, same_mode, 0755, true, /*may_link=*/true));
+  EXPECT_TRUE(SameFile(same_mode, object));
+  EXPECT_EQ(StatOf(object).st_nlink, 3u);
+  fs::remove(dest);
+  fs::remove(same_mode);
+  ASSERT_TRUE(InstallFileAtomically(object, unreadable, 0200, true, /*may_link=*/true));
+  EXPECT_FALSE(SameFile(unreadable, object));
+  EXPECT_EQ(ModeOf(object), 0755u);
+  for (const auto& entry : fs::directory_iterator(dest.parent_path()))
+    EXPECT_FALSE(entry.path().filename().string().starts_with(".shoal-tmp")) << entry.path();
+}
+
+// A link refused at the end (another install of the file, of another mode, came first) leaves
+// the staged install as it was, and it is copied instead: never a missing or partial install.
+TEST(FileCopyTest, LinkRefusedAtTheEndIsCopied) {
+  TempDir dir;
+  const fs::path object = dir / "object", first = dir / "first", dest = dir / "dest";
+  WriteRandomFile(object, (2 << 20) + 3, 6);
+  PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+  auto staged = StagedFile::Create(dest, 0640);
+  ASSERT_TRUE(staged);
+  digest.AddSink(std::move(*staged));
+  ASSERT_TRUE(digest.sinks()[0].links);
+  ASSERT_TRUE(digest.AdvanceTo(fs::file_size(object)));
+  ASSERT_TRUE(InstallFileAtomically(object, first, 0600, true, /*may_link=*/true));
+  ASSERT_TRUE(SameFile(first, object));
+  digest.FillSharedSinks();
+  ASSERT_TRUE(digest.sinks()[0].status) << digest.sinks()[0].status.error().message;
+  EXPECT_FALSE(digest.sinks()[0].links);
+  ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  EXPECT_FALSE(SameFile(dest, object));
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object));
+  EXPECT_EQ(ModeOf(dest), 0640u);
+  EXPECT_EQ(ModeOf(object), 0600u);
+}
+
+// link(2) refuses across mounts, even two of one filesystem (the bench's bind-mounted install
+// directories): the probe says so, and the install is written as it is digested.
+TEST(FileCopyTest, NoLinkAcrossMounts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+  TempDir dir;
+  const fs::path object = dir / "object", inside = dir / "node-1", bound = dir / "inst";
+  fs::create_directories(inside);
+  fs::create_directories(bound);
+  WriteRandomFile(object, (1 << 20) + 9, 7);
+  ASSERT_EQ(RunCommand("/bin/mount", {"--bind", inside.string(), bound.string()}).exit_code, 0);
+  const fs::path dest = bound / "payload.bin";
+  EXPECT_TRUE(CanHardLinkInto(dir.path(), inside));
+  EXPECT_FALSE(CanHardLinkInto(dir.path(), bound));
+  {
+    PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+    auto staged = StagedFile::Create(dest, 0644);
+    ASSERT_TRUE(staged);
+    digest.AddSink(std::move(*staged));
+    EXPECT_FALSE(digest.sinks()[0].links);
+    ASSERT_TRUE(digest.AdvanceTo(fs::file_size(object)));
+    digest.FillSharedSinks();
+    ASSERT_TRUE(digest.sinks()[0].status);
+    ASSERT_TRUE(digest.sinks()[0].file.Commit());
+  }
+  EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object));
+  EXPECT_EQ(StatOf(object).st_nlink, 1u);
+  const fs::path cached = bound / "cached.bin";
+  ASSERT_TRUE(InstallFileAtomically(object, cached, 0644, true, /*may_link=*/true));
+  EXPECT_TRUE(ReadFileBytes(cached) == ReadFileBytes(object));
+  EXPECT_EQ(StatOf(object).st_nlink, 1u);
+  RunCommand("/bin/umount", {"-l", bound.string()});
+}
+
+// A real node with `--install-link`: the install is its cached object. Written to afterwards,
+// the object no longer matches what was verified; the next fetch of the artifact finds that,
+// fetches it afresh from the swarm and installs the right bytes, and leaves the changed install
+// as its owner left it. Without the flag (the default) an install is a file of its own.
+TEST(FileCopyTest, NodeRefetchesWhenALinkedInstallWasChanged) {
+  TempDir dir;
+  Fleet fleet(dir / "fleet");
+  fleet.StartSeeder();
+  const fs::path payload = dir / "payload.bin";
+  WriteRandomFile(payload, (6 << 20) + 11, 23);
+  const std::string id = fleet.Put(payload);
+  const fs::path object = fleet.NodeState(0) / "objects" / id.substr(id.find(':') + 1);
+  fs::create_directories(fleet.OutDir());
+  const fs::path first = fleet.OutDir() / "first.img", second = fleet.OutDir() / "second.img";
+
+  fleet.StartNode(0, {"--install-link", "true"});
+  FetchReply fetched = fleet.Fetch(0, id, first.string());
+  ASSERT_TRUE(fetched.ok) << fetched.error;
+  EXPECT_FALSE(fetched.from_cache);
+  ASSERT_TRUE(fs::exists(object)) << object;
+  EXPECT_TRUE(SameFile(first, object));
+  EXPECT_EQ(Md5Hex(first), Md5Hex(payload));
+
+  {
+    std::ofstream out(first, std::ios::binary | std::ios::app);
+    out << "edited in place";
+  }
+  const std::string edited = ReadFileBytes(first);
+  FetchReply again = fleet.Fetch(0, id, second.string());
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_FALSE(again.from_cache) << "a changed object is not installed again";
+  EXPECT_EQ(Md5Hex(second), Md5Hex(payload));
+  EXPECT_TRUE(SameFile(second, object)) << "the new object, linked";
+  EXPECT_FALSE(SameFile(first, object));
+  EXPECT_TRUE(ReadFileBytes(first) == edited);
+
+  fleet.KillNode(0);
+  fleet.StartNode(0);
+  const fs::path copied = fleet.OutDir() / "copied.img";
+  FetchReply cached = fleet.Fetch(0, id, copied.string());
+  ASSERT_TRUE(cached.ok) << cached.error;
+  EXPECT_TRUE(cached.from_cache);
+  EXPECT_FALSE(SameFile(copied, object));
+  EXPECT_EQ(Md5Hex(copied), Md5Hex(payload));
 }
 
 class FileCopyXfsTest : public ::testing::Test {

@@ -166,7 +166,9 @@ shoal_tuning_note() {
 # shoal_id (the artifact id; empty when the binaries are not built, after recording a
 # placeholder row). Each node runs in a mount namespace of its own where $work/node-<i> is
 # bind-mounted on $work/inst, so a path every node is told alike ($work/inst/...) is a
-# different file on each host, as on a real fleet.
+# different file on each host, as on a real fleet. A node's state (its cache) is on that same
+# mount, $work/inst/state, as on a host with one root filesystem (where an install can be a hard
+# link to the cache, --install-link); $shoal_state/node-<i> links to it for the outside.
 shoal_fleet_up() {
   local method=$1
   shift
@@ -198,10 +200,11 @@ shoal_fleet_up() {
   source "$SHOAL_STATE_DIR/topology.env"
   for ((i = 1; i <= n; i++)); do
     local dc_var="HOST_DC_$i"
-    mkdir -p "$shoal_state/node-$i"
+    mkdir -p "$work/node-$i/state"
+    ln -sfn "$work/node-$i/state" "$shoal_state/node-$i"
     hx "$i" unshare --mount --propagation private sh -c \
       'mount --bind "$0" "$1" && shift && exec "$@"' "$work/node-$i" "$work/inst" \
-      "$bin_dir/shoal-node" --state-dir "$shoal_state/node-$i" --name "node-$i" \
+      "$bin_dir/shoal-node" --state-dir "$work/inst/state" --name "node-$i" \
       --origin "$(origin_ip):7000" --bt-listen "$(host_ip "$i"):6881" --tracker "$(tracker_url)" \
       --allow-root "$work/inst" --dc "${!dc_var}" --rack "r$(((i - 1) / 8 + 1))" \
       --ready-file "$shoal_state/node-$i/ready" "${node_args[@]}" >"$work/node-$i.log" 2>&1 &
