@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <utility>
@@ -106,6 +107,10 @@ Status StagedFile::Commit() {
 }
 
 Status StagedFile::LinkTo(const fs::path& source) {
+  // The mode check, the link and the chmod as one step: two installs of one file linked at once
+  // (the digest worker's and a cached install's thread) must not both pass the check.
+  static std::mutex linking;
+  std::lock_guard lock(linking);
   struct stat st {};
   if (::stat(source.c_str(), &st) != 0) return Errno(source, "stat");
   if ((mode_ & S_IRUSR) == 0) {
@@ -125,16 +130,19 @@ Status StagedFile::LinkTo(const fs::path& source) {
     ::unlink(link.c_str());
     return s;
   }
-  // The old temporary is gone; Commit() fsyncs and chmods the linked file through this.
+  // The old temporary is gone; Commit() fsyncs the linked file through this.
   int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno(tmp_, "open");
   ::close(std::exchange(fd_, fd));
+  if (::fchmod(fd_, mode_) != 0) return Errno(tmp_, "chmod");
   return Status::Ok();
 }
 
 Status InstallFileAtomically(const fs::path& source, const fs::path& dest, unsigned mode,
                              bool may_share, bool may_link) {
-  if (may_link && CanHardLinkInto(source.parent_path(), dest.parent_path())) {
+  // A clone where the filesystem can make one (a file of its own), else a link if allowed.
+  if (may_link && !(may_share && CanShareBlocksInto(source.parent_path(), dest.parent_path())) &&
+      CanHardLinkInto(source.parent_path(), dest.parent_path())) {
     auto staged = StagedFile::Create(dest, mode);
     if (!staged) return staged.error();
     if (staged->LinkTo(source)) return staged->Commit();

@@ -49,7 +49,8 @@ class StagedFile {
 // `mode`, renames it over `dest`, and fsyncs the directory. A reader sees the old file or the
 // whole new one, never a part; a crash leaves at most a stray temporary (named .shoal-tmp-*).
 // `may_share`: the copy may share `source`'s blocks (core/file_copy.h). `may_link`: the install
-// may be `source` itself under a second name (StagedFile::LinkTo), where that works; else a copy.
+// may be `source` itself under a second name (StagedFile::LinkTo) where the copy cannot share
+// blocks and a link works; else a copy.
 Status InstallFileAtomically(const std::filesystem::path& source, const std::filesystem::path& dest,
                              unsigned mode = 0644, bool may_share = true, bool may_link = false);
 

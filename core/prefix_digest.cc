@@ -91,10 +91,12 @@ Status PrefixDigest::AdvanceTo(uint64_t end) {
 }
 
 void PrefixDigest::StartWriteback(uint64_t from, uint64_t to) {
-  // Sharing the file's blocks first writes its dirty pages out (XFS, Btrfs): start that now, as
-  // the copies' writes are started as they go, so that the install at the end finds little left.
-  const bool sharing = std::any_of(sinks_.begin(), sinks_.end(),
-                                   [](const Sink& s) { return s.shares_blocks && s.status; });
+  // Sharing the file's blocks first writes its dirty pages out (XFS, Btrfs), and a linked
+  // install's commit fsyncs the file itself: start that now, as the copies' writes are started
+  // as they go, so that the install at the end finds little left.
+  const bool sharing = std::any_of(sinks_.begin(), sinks_.end(), [](const Sink& s) {
+    return (s.shares_blocks || s.links) && s.status;
+  });
   if (sharing && to > from && OpenFile())
     ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
                       SYNC_FILE_RANGE_WRITE);
@@ -110,11 +112,12 @@ void PrefixDigest::Digest(const char* data, size_t len) {
 
 void PrefixDigest::AddSink(StagedFile file) {
   Sink& sink = sinks_.emplace_back(Sink{std::move(file), Status::Ok()});
-  sink.links = link_sinks_ && CanHardLinkInto(path_.parent_path(), sink.file.dest().parent_path());
-  if (sink.links) return;
+  // A clone first: as free as a link where the filesystem can make one, and a file of its own.
   sink.shares_blocks = share_blocks_ && CanShareBlocks(path_.parent_path(), sink.file.fd());
-  if (sink.shares_blocks) StartWriteback(0, digested_);
-  if (sink.shares_blocks || digested_ == 0) return;
+  sink.links = !sink.shares_blocks && link_sinks_ &&
+               CanHardLinkInto(path_.parent_path(), sink.file.dest().parent_path());
+  if (!sink.written()) StartWriteback(0, digested_);
+  if (!sink.written() || digested_ == 0) return;
   if (!OpenFile()) {
     sink.status = *error_;
     return;
@@ -148,8 +151,8 @@ void PrefixDigest::FillSharedSinks() {
       sink.status = *error_;
       continue;
     }
-    sink.status = CopyFileContents(fd_, sink.file.fd(), digested_, path_, sink.file.dest(),
-                                   share_blocks_);
+    sink.status =
+        CopyFileContents(fd_, sink.file.fd(), digested_, path_, sink.file.dest(), share_blocks_);
   }
 }
 

@@ -2,11 +2,11 @@
 // verified prefix as that grows (issue 12: a download's check runs while it downloads, so that
 // at its last piece only a short tail is left to hash). Every byte digested is also written to
 // each sink (a staged install, core/paths.h) from the same buffer, so installing the file
-// afterwards needs no second read of it; or, where the filesystem lets the install share the
-// file's blocks, the install is a clone made at the end and nothing is written; where the
-// operator allows installs to be the file itself (`link_sinks`), a hard link made at the end. Pieces still in the
-// swarm's PieceCache (just written by the download) are digested from memory; the rest is read from
-// the file.
+// afterwards needs no second read of it. Where the filesystem lets the install share the file's
+// blocks, the install is instead a clone made at the end, and nothing is written; where it
+// cannot but links are allowed (`link_sinks`), a hard link to the file made at the end. Pieces
+// still in the swarm's PieceCache (just written by the download) are digested from memory; the
+// rest is read from the file.
 //
 // Not thread-safe: one thread drives a PrefixDigest (the node's digest worker).
 #pragma once
@@ -30,11 +30,11 @@ namespace shoal {
 class PrefixDigest {
  public:
   // `share_blocks` false: every sink is written, even where it could share the file's blocks.
-  // `link_sinks`: a sink on the file's mount becomes a second name of the file (a hard link,
-  // StagedFile::LinkTo) at the end, and is never written.
+  // `link_sinks`: a sink on the file's mount that cannot share its blocks becomes a second name
+  // of the file (a hard link, StagedFile::LinkTo) at the end, and is never written.
   explicit PrefixDigest(std::filesystem::path file,
-                        std::shared_ptr<const PieceCache> cache = nullptr,
-                        bool share_blocks = true, bool link_sinks = false);
+                        std::shared_ptr<const PieceCache> cache = nullptr, bool share_blocks = true,
+                        bool link_sinks = false);
   ~PrefixDigest();
   PrefixDigest(const PrefixDigest&) = delete;
   PrefixDigest& operator=(const PrefixDigest&) = delete;

@@ -138,10 +138,9 @@ void Fetcher::StartStream(const ArtifactMeta& meta, Download& download) {
   if (!stream_check || download.stream || download.verifying) return;
   auto [piece_length, pieces] = swarm_->PieceLayout(meta.id);
   if (pieces == 0) return;
-  download.stream =
-      std::make_unique<StreamCheck>(digest_worker_, index_.ObjectPath(meta.id), meta.size,
-                                    piece_length, pieces, swarm_->piece_cache(), share_blocks,
-                                    link_installs);
+  download.stream = std::make_unique<StreamCheck>(
+      digest_worker_, index_.ObjectPath(meta.id), meta.size, piece_length, pieces,
+      swarm_->piece_cache(), share_blocks, link_installs);
   auto waiting = std::move(download.installs);
   download.installs.clear();
   for (auto& install : waiting) StreamInstall(download, install);
@@ -253,6 +252,27 @@ void Fetcher::DropCached(const ArtifactId& id) {
   OnEvicted(id);
 }
 
+void Fetcher::WatchCache(std::chrono::milliseconds interval) {
+  watch_timer_.expires_after(interval);
+  watch_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the Fetcher is going away
+    DropChangedObjects();
+    WatchCache(interval);
+  });
+}
+
+void Fetcher::DropChangedObjects() {
+  for (const auto& record : index_.List()) {
+    if (!record.verified || !ChangedSinceVerified(record)) continue;
+    // An install linked to it written in place, or a hand in the cache: what it holds is no
+    // longer what was verified, so it is neither seeded nor installed again.
+    SHOAL_LOG(Warn) << record.meta.id.str()
+                    << ": cached object changed since it was verified; no longer seeding it, "
+                       "dropped from the cache";
+    DropCached(record.meta.id);
+  }
+}
+
 void Fetcher::OnEvicted(const ArtifactId& id) {
   if (auto it = downloads_.find(id); it != downloads_.end() && it->second->finished) {
     downloads_.erase(it);
@@ -295,8 +315,7 @@ asio::awaitable<void> Fetcher::Verify(ArtifactId id, std::shared_ptr<Download> d
           << (streamed.empty() ? "" : " and commit the installs") << "; ";
       if (!streamed.empty())
         how << out.installs_sharing_blocks << " of " << streamed.size()
-            << " installs sharing the file's blocks, " << out.installs_linked
-            << " linked to it; ";
+            << " installs sharing the file's blocks, " << out.installs_linked << " linked to it; ";
       how << out.digested_from_memory << " bytes digested from memory";
       if (const auto& cache = swarm_->piece_cache()) {
         const PieceCache::Counts reads = cache->reads();

@@ -73,11 +73,16 @@ class Fetcher : public SwarmEvents {
   // Installs may share the cached file's blocks (a reflink, core/file_copy.h) where the
   // filesystem can; false: every install is a copy with blocks of its own.
   bool share_blocks = true;
-  // Installs may be the cached file itself under a second name (a hard link, where the install
-  // is on the cache's mount): nothing written, no space. The install and the cache are then one
-  // file; a change to the install is found (its mtime) before the cache is used again, and the
-  // cached copy is then dropped and fetched afresh. Off by default.
-  bool link_installs = false;
+  // Where an install cannot share the cached file's blocks, it may be the cached file itself
+  // under a second name (a hard link, where the install is on the cache's mount): nothing
+  // written, no space. The install and the cache are then one file: a changed install is found
+  // (size, mtime) before the cache is used again and by WatchCache(), and the cached object is
+  // then dropped (no longer seeded) and fetched afresh when next asked for.
+  bool link_installs = true;
+
+  // Every `interval`, drops verified objects that changed since their verification (see
+  // link_installs). Call once, after Restore().
+  void WatchCache(std::chrono::milliseconds interval);
 
   // SwarmEvents
   void OnListening(int port) override;
@@ -128,6 +133,7 @@ class Fetcher : public SwarmEvents {
   bool ChangedSinceVerified(const StoredRecord& record) const;
   // Forgets a verified object: out of the swarm, the index and the cache directory.
   void DropCached(const ArtifactId& id);
+  void DropChangedObjects();
   // Forgets a partial download: out of the swarm, the index and the disk.
   void DropPartial(const ArtifactId& id);
 
@@ -137,6 +143,7 @@ class Fetcher : public SwarmEvents {
   std::vector<std::filesystem::path> allowed_roots_;
   Swarm* swarm_ = nullptr;
   std::map<ArtifactId, std::shared_ptr<Download>> downloads_;
+  boost::asio::steady_timer watch_timer_{io_};
   // Every download's streamed digests and installs, one job at a time. Declared last: destroyed
   // (joined) first, before the downloads its jobs may still use.
   boost::asio::thread_pool digest_worker_{1};

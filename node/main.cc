@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--group", groups, "static group for the planner (repeatable)");
   app.add_flag("-v,--verbose", verbose);
   // Issue 12's picking and checking, with switches to measure each against its absence.
-  bool stream_check = true, origin_stripe = true, install_reflink = true, install_link = false;
+  bool stream_check = true, origin_stripe = true, install_reflink = true, install_link = true;
+  double cache_check_s = 10;
   app.add_option("--stream-check", stream_check,
                  "digest downloads while they download (false: one read after the last piece)")
       ->capture_default_str();
@@ -59,9 +60,14 @@ int main(int argc, char** argv) {
                  "no bytes copied, no second copy's space (false: every install a copy)")
       ->capture_default_str();
   app.add_option("--install-link", install_link,
-                 "installs on the cache's mount are the cached file itself under a second name "
-                 "(a hard link): nothing written, no space; the install and the cache are then one "
-                 "file (treat installs as read-only; a changed one is refetched before reuse)")
+                 "installs on the cache's mount that cannot share its blocks are the cached file "
+                 "itself under a second name (a hard link): nothing written, no space; the "
+                 "install and the cache are then one file (false: every such install a copy)")
+      ->capture_default_str();
+  app.add_option("--cache-check-interval", cache_check_s,
+                 "seconds between checks that cached objects are unchanged since verified (a "
+                 "linked install written in place): changed ones are no longer seeded")
+      ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
   app.add_option("--digest-window", swarm_options.digest_window_bytes,
                  "bytes past the verified prefix whose pieces are preferred (0: rarest first)")
@@ -138,6 +144,7 @@ int main(int argc, char** argv) {
   Swarm swarm(io, swarm_options, fetcher);
   fetcher.AttachSwarm(swarm);
   fetcher.Restore();
+  fetcher.WatchCache(std::chrono::milliseconds(static_cast<int64_t>(cache_check_s * 1000)));
   fetcher.on_listening = [&](int port) {
     std::string bt_host = bt_listen.substr(0, bt_listen.rfind(':'));
     SHOAL_LOG(Info) << "serving: BitTorrent " << bt_host << ":" << port << ", admin "

@@ -17,8 +17,8 @@ StreamCheck::StreamCheck(asio::thread_pool& worker, std::filesystem::path file, 
                          int piece_length, int pieces, std::shared_ptr<const PieceCache> cache,
                          bool share_blocks, bool link_installs)
     : worker_(worker),
-      state_(std::make_shared<State>(std::move(file), std::move(cache), share_blocks,
-                                     link_installs)),
+      state_(
+          std::make_shared<State>(std::move(file), std::move(cache), share_blocks, link_installs)),
       size_(size),
       piece_length_(piece_length),
       pieces_(pieces),

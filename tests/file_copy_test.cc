@@ -21,6 +21,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/paths.h"
@@ -153,7 +154,7 @@ TEST(FileCopyTest, LinkedInstallIsTheFileItself) {
   for (const auto& entry : fs::directory_iterator(dest.parent_path()))
     ADD_FAILURE() << "the probe left " << entry.path();
 
-  PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+  PrefixDigest digest(object, nullptr, /*share_blocks=*/false, /*link_sinks=*/true);
   ASSERT_TRUE(digest.AdvanceTo(kSize / 2));
   auto staged = StagedFile::Create(dest, 0755);
   ASSERT_TRUE(staged);
@@ -176,17 +177,17 @@ TEST(FileCopyTest, LinkedInstallIsTheFileItself) {
 
   const fs::path other_mode = dir / "opt" / "other-mode", same_mode = dir / "opt" / "same-mode",
                  unreadable = dir / "opt" / "unreadable";
-  ASSERT_TRUE(InstallFileAtomically(object, other_mode, 0644, true, /*may_link=*/true));
+  ASSERT_TRUE(InstallFileAtomically(object, other_mode, 0644, false, /*may_link=*/true));
   EXPECT_FALSE(SameFile(other_mode, object));
   EXPECT_TRUE(ReadFileBytes(other_mode) == ReadFileBytes(object));
   EXPECT_EQ(ModeOf(other_mode), 0644u);
   EXPECT_EQ(ModeOf(object), 0755u) << "the linked install's mode is left alone";
-  ASSERT_TRUE(InstallFileAtomically(object, same_mode, 0755, true, /*may_link=*/true));
+  ASSERT_TRUE(InstallFileAtomically(object, same_mode, 0755, false, /*may_link=*/true));
   EXPECT_TRUE(SameFile(same_mode, object));
   EXPECT_EQ(StatOf(object).st_nlink, 3u);
   fs::remove(dest);
   fs::remove(same_mode);
-  ASSERT_TRUE(InstallFileAtomically(object, unreadable, 0200, true, /*may_link=*/true));
+  ASSERT_TRUE(InstallFileAtomically(object, unreadable, 0200, false, /*may_link=*/true));
   EXPECT_FALSE(SameFile(unreadable, object));
   EXPECT_EQ(ModeOf(object), 0755u);
   for (const auto& entry : fs::directory_iterator(dest.parent_path()))
@@ -199,13 +200,13 @@ TEST(FileCopyTest, LinkRefusedAtTheEndIsCopied) {
   TempDir dir;
   const fs::path object = dir / "object", first = dir / "first", dest = dir / "dest";
   WriteRandomFile(object, (2 << 20) + 3, 6);
-  PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+  PrefixDigest digest(object, nullptr, /*share_blocks=*/false, /*link_sinks=*/true);
   auto staged = StagedFile::Create(dest, 0640);
   ASSERT_TRUE(staged);
   digest.AddSink(std::move(*staged));
   ASSERT_TRUE(digest.sinks()[0].links);
   ASSERT_TRUE(digest.AdvanceTo(fs::file_size(object)));
-  ASSERT_TRUE(InstallFileAtomically(object, first, 0600, true, /*may_link=*/true));
+  ASSERT_TRUE(InstallFileAtomically(object, first, 0600, false, /*may_link=*/true));
   ASSERT_TRUE(SameFile(first, object));
   digest.FillSharedSinks();
   ASSERT_TRUE(digest.sinks()[0].status) << digest.sinks()[0].status.error().message;
@@ -231,7 +232,7 @@ TEST(FileCopyTest, NoLinkAcrossMounts) {
   EXPECT_TRUE(CanHardLinkInto(dir.path(), inside));
   EXPECT_FALSE(CanHardLinkInto(dir.path(), bound));
   {
-    PrefixDigest digest(object, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
+    PrefixDigest digest(object, nullptr, /*share_blocks=*/false, /*link_sinks=*/true);
     auto staged = StagedFile::Create(dest, 0644);
     ASSERT_TRUE(staged);
     digest.AddSink(std::move(*staged));
@@ -244,18 +245,21 @@ TEST(FileCopyTest, NoLinkAcrossMounts) {
   EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object));
   EXPECT_EQ(StatOf(object).st_nlink, 1u);
   const fs::path cached = bound / "cached.bin";
-  ASSERT_TRUE(InstallFileAtomically(object, cached, 0644, true, /*may_link=*/true));
+  ASSERT_TRUE(InstallFileAtomically(object, cached, 0644, false, /*may_link=*/true));
   EXPECT_TRUE(ReadFileBytes(cached) == ReadFileBytes(object));
   EXPECT_EQ(StatOf(object).st_nlink, 1u);
   RunCommand("/bin/umount", {"-l", bound.string()});
 }
 
-// A real node with `--install-link`: the install is its cached object. Written to afterwards,
-// the object no longer matches what was verified; the next fetch of the artifact finds that,
-// fetches it afresh from the swarm and installs the right bytes, and leaves the changed install
-// as its owner left it. Without the flag (the default) an install is a file of its own.
+// A real node (links allowed, the default): the install is its cached object. Written to
+// afterwards, the object no longer matches what was verified; the next fetch of the artifact
+// finds that, fetches it afresh from the swarm and installs the right bytes, and leaves the
+// changed install as its owner left it. With `--install-link false` an install is a file of its
+// own.
 TEST(FileCopyTest, NodeRefetchesWhenALinkedInstallWasChanged) {
   TempDir dir;
+  if (CanShareBlocksInto(dir.path(), dir.path()))
+    GTEST_SKIP() << "this filesystem clones an install (a reflink) rather than link it";
   Fleet fleet(dir / "fleet");
   fleet.StartSeeder();
   const fs::path payload = dir / "payload.bin";
@@ -265,7 +269,7 @@ TEST(FileCopyTest, NodeRefetchesWhenALinkedInstallWasChanged) {
   fs::create_directories(fleet.OutDir());
   const fs::path first = fleet.OutDir() / "first.img", second = fleet.OutDir() / "second.img";
 
-  fleet.StartNode(0, {"--install-link", "true"});
+  fleet.StartNode(0);
   FetchReply fetched = fleet.Fetch(0, id, first.string());
   ASSERT_TRUE(fetched.ok) << fetched.error;
   EXPECT_FALSE(fetched.from_cache);
@@ -287,13 +291,58 @@ TEST(FileCopyTest, NodeRefetchesWhenALinkedInstallWasChanged) {
   EXPECT_TRUE(ReadFileBytes(first) == edited);
 
   fleet.KillNode(0);
-  fleet.StartNode(0);
+  fleet.StartNode(0, {"--install-link", "false"});
   const fs::path copied = fleet.OutDir() / "copied.img";
   FetchReply cached = fleet.Fetch(0, id, copied.string());
   ASSERT_TRUE(cached.ok) << cached.error;
   EXPECT_TRUE(cached.from_cache);
   EXPECT_FALSE(SameFile(copied, object));
   EXPECT_EQ(Md5Hex(copied), Md5Hex(payload));
+}
+
+// A linked install written in place while its node seeds it: within the node's check interval
+// the object is dropped (no longer seeded, out of the cache), so a node that comes later meets
+// no corrupt data from it, and gets the right bytes.
+TEST(FileCopyTest, NodeStopsSeedingAChangedLinkedInstall) {
+  TempDir dir;
+  if (CanShareBlocksInto(dir.path(), dir.path()))
+    GTEST_SKIP() << "this filesystem clones an install (a reflink) rather than link it";
+  Fleet fleet(dir / "fleet");
+  fleet.StartSeeder({"--upload-limit", "1000000"});  // so that node 1 would take from node 0
+  const fs::path payload = dir / "payload.bin";
+  constexpr uint64_t kFile = 4 << 20;
+  WriteRandomFile(payload, kFile, 29);
+  const std::string id = fleet.Put(payload);
+  const fs::path object = fleet.NodeState(0) / "objects" / id.substr(id.find(':') + 1);
+  fs::create_directories(fleet.OutDir());
+  const fs::path installed = fleet.OutDir() / "installed.img";
+
+  fleet.StartNode(0, {"--cache-check-interval", "0.2", "--piece-cache", "0"});
+  FetchReply fetched = fleet.Fetch(0, id, installed.string());
+  ASSERT_TRUE(fetched.ok) << fetched.error;
+  ASSERT_TRUE(SameFile(installed, object));
+  {
+    int fd = ::open(installed.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    const std::string junk(4096, 'X');
+    for (uint64_t offset = 50000; offset < kFile; offset += kFile / 7)
+      ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)), 4096);
+    ::close(fd);
+  }
+  const std::string edited = ReadFileBytes(installed);
+  for (int i = 0; i < 200 && fs::exists(object); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(fs::exists(object)) << "still cached 10 s after its install changed";
+  EXPECT_NE(fleet.node(0).Stderr().find("changed since it was verified; no longer seeding it"),
+            std::string::npos);
+
+  fleet.StartNode(1);
+  FetchReply later = fleet.Fetch(1, id, (fleet.OutDir() / "later.img").string());
+  ASSERT_TRUE(later.ok) << later.error;
+  EXPECT_EQ(Md5Hex(later.path), Md5Hex(payload));
+  EXPECT_EQ(fleet.node(1).Stderr().find("failed its hash check"), std::string::npos)
+      << "node 0 kept seeding its changed object";
+  EXPECT_TRUE(ReadFileBytes(installed) == edited) << "the changed install is its owner's";
 }
 
 class FileCopyXfsTest : public ::testing::Test {
@@ -320,13 +369,15 @@ TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
   fs::create_directories(dest.parent_path());
   const uint64_t free_before = FreeBytes(xfs_->path());
 
-  PrefixDigest digest(object_);
+  // Links allowed too, as a node's default: a clone is preferred (a file of its own).
+  PrefixDigest digest(object_, nullptr, /*share_blocks=*/true, /*link_sinks=*/true);
   ASSERT_TRUE(digest.AdvanceTo(kSize / 2));
   auto staged = StagedFile::Create(dest, 0755);
   ASSERT_TRUE(staged);
   const int staged_fd = staged->fd();
   digest.AddSink(std::move(*staged));
   ASSERT_TRUE(digest.sinks()[0].shares_blocks) << "XFS made with reflink (mkfs.xfs's default)";
+  EXPECT_FALSE(digest.sinks()[0].links);
   ASSERT_TRUE(digest.AdvanceTo(kSize));
   EXPECT_EQ(::lseek(staged_fd, 0, SEEK_END), 0) << "nothing written while digesting";
   digest.FillSharedSinks();
@@ -339,6 +390,7 @@ TEST_F(FileCopyXfsTest, StreamedInstallSharesTheFilesBlocks) {
   EXPECT_EQ(md5.hex(), Md5Hex(dest));
   EXPECT_EQ(fs::status(dest).permissions() & fs::perms::all, static_cast<fs::perms>(0755));
   EXPECT_TRUE(AllExtentsShared(dest));
+  EXPECT_FALSE(SameFile(dest, object_));
   ::sync();
   EXPECT_LT(free_before - FreeBytes(xfs_->path()), kSize / 4) << "shared, not a second copy";
 
@@ -398,9 +450,10 @@ TEST_F(FileCopyXfsTest, WithSharingOffInstallsAreCopies) {
 // A cached artifact installed later (InstallFileAtomically: copy_file_range) shares blocks too.
 TEST_F(FileCopyXfsTest, CachedInstallSharesBlocks) {
   const fs::path dest = xfs_->path() / "installed";
-  ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644));
+  ASSERT_TRUE(InstallFileAtomically(object_, dest, 0644, /*may_share=*/true, /*may_link=*/true));
   EXPECT_TRUE(ReadFileBytes(dest) == ReadFileBytes(object_));
   EXPECT_TRUE(AllExtentsShared(dest));
+  EXPECT_FALSE(SameFile(dest, object_)) << "a clone is preferred to a link";
 }
 
 // Across filesystems (the file on XFS, the install on tmpfs) nothing can be shared: the probe
@@ -434,9 +487,9 @@ TEST_F(FileCopyXfsTest, AcrossFilesystemsTheInstallIsCopied) {
 }
 
 // A node's fetch onto the XFS that holds its cache, with room there for the file once but not
-// twice: with sharing off the node refuses it up front (cached file plus install), naming the
-// space; with sharing on (the default) it fetches it, the install sharing the cached file's
-// blocks, and the filesystem loses one copy's worth of space, not two.
+// twice: with sharing and links off the node refuses it up front (cached file plus install),
+// naming the space; with sharing on (the default) it fetches it, the install sharing the cached
+// file's blocks, and the filesystem loses one copy's worth of space, not two.
 TEST_F(FileCopyXfsTest, FetchNeedsRoomForOneCopyWhenTheInstallSharesBlocks) {
   constexpr uint64_t kFile = 32 << 20;
   Fleet fleet(xfs_->path() / "fleet");
@@ -463,7 +516,7 @@ TEST_F(FileCopyXfsTest, FetchNeedsRoomForOneCopyWhenTheInstallSharesBlocks) {
   ASSERT_LT(free_before, 2 * kFile);
   ASSERT_GT(free_before, kFile);
 
-  fleet.StartNode(0, {"--install-reflink", "false"});
+  fleet.StartNode(0, {"--install-reflink", "false", "--install-link", "false"});
   FetchReply refused = fleet.Fetch(0, id, dest.string());
   ASSERT_FALSE(refused.ok);
   EXPECT_NE(refused.error.find("not enough disk space"), std::string::npos) << refused.error;

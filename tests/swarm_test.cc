@@ -173,8 +173,9 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   Fleet fleet(dir.path());
   // The origin is slow (1 MB/s), so that node 1 takes most pieces from node 0.
   fleet.StartSeeder({"--upload-limit", "1000000"});
-  // Node 0 reads what it serves from its file, not from the pieces it keeps in memory.
-  fleet.StartNode(0, {"--piece-cache", "0"});
+  // Node 0 reads what it serves from its file, not from the pieces it keeps in memory, and does
+  // not look for changes in its cache (it would stop seeding the corrupted object).
+  fleet.StartNode(0, {"--piece-cache", "0", "--cache-check-interval", "86400"});
   fs::path file = dir / "artifact.bin";
   constexpr uint64_t kSize = 4 << 20;
   WriteRandomFile(file, kSize, 9);
@@ -213,7 +214,8 @@ TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
   TempDir dir;
   Fleet fleet(dir.path());
   fleet.StartSeeder({"--upload-limit", "2000000"});
-  fleet.StartNode(0, {"--piece-cache", "0"});  // serves from its file (see above)
+  // Serves from its file and keeps serving it once corrupted (see above).
+  fleet.StartNode(0, {"--piece-cache", "0", "--cache-check-interval", "86400"});
   fs::path file = dir / "artifact.bin";
   constexpr uint64_t kSize = 6 << 20;
   WriteRandomFile(file, kSize, 21);

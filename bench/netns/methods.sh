@@ -227,6 +227,9 @@ run_shoal-posix() { SHOAL_NODE_ARGS="--disk-io posix ${SHOAL_NODE_ARGS:-}" run_s
 run_shoal-nocache() { SHOAL_NODE_ARGS="--piece-cache 0 ${SHOAL_NODE_ARGS:-}" run_shoal shoal-nocache; }
 # Every install a copy of its own (on --work-fs xfs the default install shares the file's blocks).
 run_shoal-copy() { SHOAL_NODE_ARGS="--install-reflink false ${SHOAL_NODE_ARGS:-}" run_shoal shoal-copy; }
+# Every install the cached file itself, a hard link (--install-link; the node's cache is on its
+# install mount here): nothing written for the install on any filesystem.
+run_shoal-link() { SHOAL_NODE_ARGS="--install-link true ${SHOAL_NODE_ARGS:-}" run_shoal shoal-link; }
 # Shoal's batching loop for libtorrent's network thread (core/network_loop.h), nodes and origin.
 run_shoal-nap() {
   SHOAL_NODE_ARGS="--net-batch-us 2000 ${SHOAL_NODE_ARGS:-}" \
