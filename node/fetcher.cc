@@ -43,7 +43,6 @@ Fetcher::Fetcher(asio::io_context& io, ArtifactIndex& index, OriginClient& origi
 void Fetcher::Restore() {
   for (auto& record : index_.List()) {
     const ArtifactId id = record.meta.id;
-    fs::path object = index_.ObjectPath(id);
     if (record.verified) {
       if (!ChangedSinceVerified(record)) {
         if (auto s = swarm_->Add(record.meta, index_.objects_dir(), Swarm::AddMode::kSeedTrusted);
@@ -54,9 +53,7 @@ void Fetcher::Restore() {
       }
       // A cache is refetchable: an object changed behind our back is simply dropped.
       SHOAL_LOG(Warn) << id.str() << ": cached object changed on disk; dropped from the cache";
-      (void)index_.Remove(id);
-      std::error_code ec;
-      fs::remove(object, ec);
+      DropCached(id);
       continue;
     }
     // A download that cannot finish in the space left is dropped rather than resumed into the

@@ -43,8 +43,9 @@ TEST_F(ControlStormTest, SimulatedFleetReregistersAfterPlannerSigkillAndResumesS
                    dir / "sim");
   ASSERT_TRUE(ControlPlane::Eventually([&] { return ReadyInt(ready, "rounds") >= 1; }))
       << sim.Stderr();
-  int resumed_before = ReadyInt(ready, "resumed");
-  EXPECT_EQ(resumed_before, 0);  // first connections: full handshakes
+  // First connections are full handshakes: only reconnections (a node that timed out on a
+  // loaded machine) may have resumed so far.
+  EXPECT_LE(ReadyInt(ready, "resumed"), ReadyInt(ready, "connects") - kNodes);
   EXPECT_TRUE(fs::exists(cp.planner_dir() / "ticket.keys"));
 
   cp.KillPlanner();
