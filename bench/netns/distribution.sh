@@ -313,6 +313,13 @@ reset_nodes() {
 
 # shellcheck source=methods.sh
 source "$here/methods.sh"
+# A misspelt method used to be skipped with one line among the runs' output.
+for m in $methods; do
+  declare -F "run_$m" >/dev/null || {
+    echo "unknown method $m; known: $(declare -F | awk '$3 ~ /^run_/ && $3 != "run_case" { printf "%s ", substr($3, 5) }')" >&2
+    exit 2
+  }
+done
 
 # ---- main loop -----------------------------------------------------------------------------
 max_n=0
