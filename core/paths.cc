@@ -121,20 +121,21 @@ Status StagedFile::LinkTo(const fs::path& source) {
     return Error::of(dest_.string(), "not linked: " + source.string() +
                                          " is installed elsewhere with another mode");
   }
-  // Linked beside the temporary, then renamed over it: on any failure the staged file is as it
-  // was, and the caller can still write it.
+  // Linked beside the temporary, opened and given its mode, then renamed over it: on any
+  // failure the staged file is as it was, and the caller can still write it.
   const fs::path link = tmp_.string() + "-link";
   if (::link(source.c_str(), link.c_str()) != 0) return Errno(link, "link");
-  if (::rename(link.c_str(), tmp_.c_str()) != 0) {
-    Status s = Errno(tmp_, "rename");
+  int fd = ::open(link.c_str(), O_RDONLY | O_CLOEXEC);
+  Status s = fd < 0 ? Status(Errno(link, "open")) : Status::Ok();
+  if (s && ::fchmod(fd, mode_) != 0) s = Errno(link, "chmod");
+  if (s && ::rename(link.c_str(), tmp_.c_str()) != 0) s = Errno(tmp_, "rename");
+  if (!s) {
+    if (fd >= 0) ::close(fd);
     ::unlink(link.c_str());
     return s;
   }
   // The old temporary is gone; Commit() fsyncs the linked file through this.
-  int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno(tmp_, "open");
   ::close(std::exchange(fd_, fd));
-  if (::fchmod(fd_, mode_) != 0) return Errno(tmp_, "chmod");
   return Status::Ok();
 }
 

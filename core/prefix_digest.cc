@@ -144,8 +144,8 @@ void PrefixDigest::FillSharedSinks() {
       Status linked = sink.file.LinkTo(path_);
       if (linked) continue;
       // Refused (another install's mode, a failed link): copied instead, as without links.
+      // (A sink is only linked where AddSink found that it cannot share blocks.)
       sink.links = false;
-      sink.shares_blocks = share_blocks_ && CanShareBlocks(path_.parent_path(), sink.file.fd());
     }
     if (!OpenFile()) {
       sink.status = *error_;
