@@ -321,14 +321,9 @@ TEST(FileCopyTest, NodeStopsSeedingAChangedLinkedInstall) {
   FetchReply fetched = fleet.Fetch(0, id, installed.string());
   ASSERT_TRUE(fetched.ok) << fetched.error;
   ASSERT_TRUE(SameFile(installed, object));
-  {
-    int fd = ::open(installed.c_str(), O_WRONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    const std::string junk(4096, 'X');
-    for (uint64_t offset = 50000; offset < kFile; offset += kFile / 7)
-      ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)), 4096);
-    ::close(fd);
-  }
+  std::vector<uint64_t> offsets;
+  for (uint64_t offset = 50000; offset < kFile; offset += kFile / 7) offsets.push_back(offset);
+  ASSERT_TRUE(OverwriteBlocksInPlace(installed, offsets));
   const std::string edited = ReadFileBytes(installed);
   for (int i = 0; i < 200 && fs::exists(object); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

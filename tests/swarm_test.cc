@@ -1,6 +1,5 @@
 // The swarm end to end: real shoal-tracker, shoal-seeder and shoal-node processes on loopback
 // moving real files through libtorrent, verified against independent OpenSSL digests.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -190,13 +189,8 @@ TEST(SwarmTest, CorruptPeerDataIsRejectedAndNeverInstalled) {
   // Node 0 turns bad: its cached copy is overwritten in a few places behind libtorrent's back,
   // and it keeps serving it.
   fs::path object = fleet.NodeState(0) / "objects" / id.substr(7);
-  int fd = ::open(object.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  std::string junk(4096, 'X');
-  for (uint64_t offset : {kSize / 8, kSize / 3, kSize / 2, kSize * 3 / 4, kSize - 5000}) {
-    ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)), 4096);
-  }
-  ::close(fd);
+  ASSERT_TRUE(OverwriteBlocksInPlace(
+      object, {kSize / 8, kSize / 3, kSize / 2, kSize * 3 / 4, kSize - 5000}));
 
   fleet.StartNode(1);
   auto reply = fleet.Fetch(1, id, (fleet.OutDir() / "copy").string());
@@ -224,12 +218,9 @@ TEST(SwarmTest, StreamedDigestsSurviveAResumeAndACorruptPeer) {
   ExpectStreamedCheckOf(fleet.node(0).Stderr(), file, "node 0");
   // Node 0 turns bad (its object overwritten behind libtorrent's back) and keeps serving.
   fs::path object = fleet.NodeState(0) / "objects" / id.substr(7);
-  int fd = ::open(object.c_str(), O_WRONLY);
-  ASSERT_GE(fd, 0);
-  std::string junk(4096, 'X');
-  for (uint64_t offset = 100000; offset < kSize; offset += kSize / 9)
-    ASSERT_EQ(::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)), 4096);
-  ::close(fd);
+  std::vector<uint64_t> offsets;
+  for (uint64_t offset = 100000; offset < kSize; offset += kSize / 9) offsets.push_back(offset);
+  ASSERT_TRUE(OverwriteBlocksInPlace(object, offsets));
 
   // Node 1 is slow (1 MB/s down), so that it can be killed mid-way.
   const std::vector<std::string> slow = {"--resume-interval", "1", "--download-limit", "1000000"};

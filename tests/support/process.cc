@@ -162,6 +162,18 @@ void WriteRandomFile(const fs::path& path, uint64_t size, uint64_t seed) {
   }
 }
 
+bool OverwriteBlocksInPlace(const fs::path& path, const std::vector<uint64_t>& offsets) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const std::string junk(4096, 'X');
+  bool ok = true;
+  for (uint64_t offset : offsets)
+    ok = ok && ::pwrite(fd, junk.data(), junk.size(), static_cast<off_t>(offset)) ==
+                   static_cast<ssize_t>(junk.size());
+  ::close(fd);
+  return ok;
+}
+
 static std::string DigestHex(const fs::path& path, const EVP_MD* md) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, md, nullptr);

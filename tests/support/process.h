@@ -72,6 +72,11 @@ std::map<std::string, std::string> WaitForReadyFile(
 // Writes `size` bytes of deterministic pseudo-random data (seeded by `seed`) to `path`.
 void WriteRandomFile(const std::filesystem::path& path, uint64_t size, uint64_t seed = 1);
 
+// Overwrites 4 KiB at each of `offsets` in the existing file `path` with 'X's, in place (the same
+// inode, as a corrupted cache or an install written in place). False if any write fell short.
+bool OverwriteBlocksInPlace(const std::filesystem::path& path,
+                            const std::vector<uint64_t>& offsets);
+
 // The whole contents of `path` (empty if it cannot be read).
 std::string ReadFileBytes(const std::filesystem::path& path);
 
