@@ -41,7 +41,7 @@
 # can share blocks: a Shoal node's install is then a clone of its downloaded file, not a copy).
 # In the row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
-# shoal aria2c, ...), appends every run to distribution-runs.tsv, prints the per-run table with
+# shoal aria2c, ...), appends every run to distribution-runs.tsv (as it does for one run), prints the per-run table with
 # median and spread (summarize.py), and merges each case's median run into distribution.tsv.
 # --warmup W (default 1 with --repeat) first runs the first method W times, uncounted: the first
 # runs of a set were 1.5-4 s slower with 20-30% more CPU for every method, whichever came first
@@ -217,12 +217,10 @@ record() {
     rm -rf "$kept" && mkdir -p "$kept" && cp "$work"/*.log "$kept"/ 2>/dev/null
     echo "$t0" >"$kept/t0"
   fi
-  if ((repeat > 1)); then
-    [[ -s $runs_tsv ]] || printf '%s\tsession\trun\n' "$header" >"$runs_tsv"
-    printf '%s\t%s\t%s\n' "$(cat "$work/row")" "$session" "$rep" >>"$runs_tsv"
-  else
-    merge_row "$(cat "$work/row")"
-  fi
+  # Every counted run goes to the per-run table; a single run also replaces its case's summary row.
+  [[ -s $runs_tsv ]] || printf '%s\tsession\trun\n' "$header" >"$runs_tsv"
+  printf '%s\t%s\t%s\n' "$(cat "$work/row")" "$session" "$rep" >>"$runs_tsv"
+  ((repeat > 1)) || merge_row "$(cat "$work/row")"
   awk -F'\t' '{ printf "  %-7s N=%-3s %s: %ss (T* %ss, %sx), md5 %s, machine CPU %s%% (bg %s%%), proc CPU %s s/GiB %s\n",
     $1, $2, $3, $6, $7, $8, $12, $13, $14, $17, $18 }' "$work/row"
 }

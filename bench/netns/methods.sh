@@ -157,8 +157,12 @@ run_shoal() {
   record "$method" "shoal-node x$n, $tracker_kind$(shoal_tuning_note)"
 }
 
-shoal_tuning_note() {
-  echo "${SHOAL_SEEDER_ARGS:+; seeder $SHOAL_SEEDER_ARGS}${SHOAL_NODE_ARGS:+; nodes $SHOAL_NODE_ARGS}"
+shoal_tuning_note() { # the flags and environment under test; blank ones (shoal-x unset) left out
+  local seeder nodes env
+  read -r seeder <<<"${SHOAL_SEEDER_ARGS:-}"
+  read -r nodes <<<"${SHOAL_NODE_ARGS:-}"
+  read -r env <<<"${SHOAL_NODE_ENV:-}"
+  echo "${seeder:+; seeder $seeder}${nodes:+; nodes $nodes}${env:+; node env $env}"
 }
 
 # shoal_fleet_up METHOD [NODE-ARGS...]: tracker and seeder on the origin, shoal-node on every
@@ -202,7 +206,7 @@ shoal_fleet_up() {
     local dc_var="HOST_DC_$i"
     mkdir -p "$work/node-$i/state"
     ln -sfn "$work/node-$i/state" "$shoal_state/node-$i"
-    hx "$i" unshare --mount --propagation private sh -c \
+    hx "$i" env ${SHOAL_NODE_ENV:-} unshare --mount --propagation private sh -c \
       'mount --bind "$0" "$1" && shift && exec "$@"' "$work/node-$i" "$work/inst" \
       "$bin_dir/shoal-node" --state-dir "$work/inst/state" --name "node-$i" \
       --origin "$(origin_ip):7000" --bt-listen "$(host_ip "$i"):6881" --tracker "$(tracker_url)" \
@@ -236,9 +240,11 @@ run_shoal-nap() {
     SHOAL_SEEDER_ARGS="--net-batch-us 2000 ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-nap
 }
 # Shoal with flags under test beside plain `shoal` in one run (A/B without a method per
-# experiment): SHOAL_X_NODE_ARGS and SHOAL_X_SEEDER_ARGS.
+# experiment): SHOAL_X_NODE_ARGS and SHOAL_X_SEEDER_ARGS, and SHOAL_X_NODE_ENV (NAME=value words
+# set in the nodes' environment, e.g. GLIBC_TUNABLES).
 run_shoal-x() {
   SHOAL_NODE_ARGS="${SHOAL_X_NODE_ARGS:-} ${SHOAL_NODE_ARGS:-}" \
+    SHOAL_NODE_ENV="${SHOAL_X_NODE_ENV:-} ${SHOAL_NODE_ENV:-}" \
     SHOAL_SEEDER_ARGS="${SHOAL_X_SEEDER_ARGS:-} ${SHOAL_SEEDER_ARGS:-}" run_shoal shoal-x
 }
 run_shoal-sdisk() { SHOAL_NODE_ARGS="--disk-io shoal ${SHOAL_NODE_ARGS:-}" run_shoal shoal-sdisk; }
