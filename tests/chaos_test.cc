@@ -6,8 +6,8 @@
 // the planner acknowledged is in `shoal logs` in order (a command that succeeded: all of it).
 // Every daemon is up at the end, and a last run on the calmed fleet succeeds on every host.
 //
-// SHOAL_CHAOS_SECONDS sets how long the chaos lasts (default 75: the CI form); bench/chaos.sh
-// runs the long form. SHOAL_CHAOS_SEED replays a sequence of victims (default: random, printed).
+// SHOAL_CHAOS_SECONDS sets how long the chaos lasts (default 75: the CI form; longer, up to 3x,
+// until 3 runs are made); bench/chaos.sh runs the long form. SHOAL_CHAOS_SEED replays a sequence of victims (default: random, printed).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -263,6 +263,8 @@ uint64_t OutBytes(const std::string& detail) {
   return 0;
 }
 
+constexpr size_t kMinRuns = 3;  // fewer runs under the kills would not test much
+
 TEST(ChaosTest, JobsSurviveRandomSigkillsOfEveryDaemon) {
   const double seconds = EnvSeconds("SHOAL_CHAOS_SECONDS", 75);
   const uint64_t seed = static_cast<uint64_t>(
@@ -277,7 +279,13 @@ TEST(ChaosTest, JobsSurviveRandomSigkillsOfEveryDaemon) {
   const auto t0 = Clock::now();
   {
     KillDriver driver(f, seed);
-    for (int k = 1; std::chrono::duration<double>(Clock::now() - t0).count() < seconds; ++k) {
+    // The chaos lasts `seconds`, and longer (up to 3x) until kMinRuns runs have been made: on a
+    // loaded machine a run under kills can take most of a minute (CI saw 2 runs in 105 s).
+    auto go_on = [&] {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+      return elapsed < seconds || (runs.size() < kMinRuns && elapsed < 3 * seconds);
+    };
+    for (int k = 1; go_on(); ++k) {
       fs::path artifact = f.dir() / ("artifact-" + std::to_string(k) + ".bin");
       WriteRandomFile(artifact, kArtifactBytes, 1000 + k);
       fs::path job = f.dir() / ("chaos-" + std::to_string(k) + ".yaml");
@@ -386,7 +394,7 @@ TEST(ChaosTest, JobsSurviveRandomSigkillsOfEveryDaemon) {
   auto final_run = f.Shoal({"apply", job.string(), "--quiet", "--seeder", f.Seeder()});
   EXPECT_EQ(final_run.exit_code, 0) << final_run.out << final_run.err;
   for (int i = 0; i < kNodes; ++i) EXPECT_EQ(Md5Hex(f.Dest(i, last)), Md5Hex(artifact));
-  EXPECT_GE(runs.size(), 3u) << "too few runs to call this a test";
+  EXPECT_GE(runs.size(), kMinRuns) << "too few runs to call this a test";
 }
 
 }  // namespace
