@@ -7,7 +7,8 @@
 // Every daemon is up at the end, and a last run on the calmed fleet succeeds on every host.
 //
 // SHOAL_CHAOS_SECONDS sets how long the chaos lasts (default 75: the CI form; longer, up to 3x,
-// until 3 runs are made); bench/chaos.sh runs the long form. SHOAL_CHAOS_SEED replays a sequence of victims (default: random, printed).
+// until 3 runs are made); bench/chaos.sh runs the long form. SHOAL_CHAOS_SEED replays a
+// sequence of victims (default: random, printed).
 #include <gtest/gtest.h>
 
 #include <atomic>
