@@ -42,7 +42,8 @@
 # In the row's note.
 # --repeat K runs every method K times per N in the same topology, interleaved (shoal aria2c,
 # shoal aria2c, ...), appends every run to distribution-runs.tsv (as it does for one run),
-# prints the per-run table with median and spread (summarize.py), and merges each case's median run into distribution.tsv.
+# prints the per-run table with median and spread (summarize.py), and merges each case's median
+# run into distribution.tsv.
 # --warmup W (default 1 with --repeat) first runs the first method W times, uncounted: the first
 # runs of a set were 1.5-4 s slower with 20-30% more CPU for every method, whichever came first
 # (cause open; bench/results/tuning.md, issue 12 round 10), which taxed the method listed first.
